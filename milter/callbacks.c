@@ -1,0 +1,373 @@
+/*
+ * callbacks: one short function per milter stage. Facts from the MTA are
+ * checked and copied into the session's arenas (untrusted text is
+ * bounded and stripped of control characters first, with a check row
+ * that says so); decisions are the policy engine's.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "lib/arena.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/strutil.h"
+#include "milter/callbacks.h"
+#include "milter/session.h"
+#include "policy/conf.h"
+#include "policy/reply.h"
+
+/* Longest HELO name or address we keep; longer input is cut and noted. */
+#define INPUT_MAX 512
+
+static struct db_log *the_log;
+static struct config *current;
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint active;
+
+void
+filter_set_log(struct db_log *log)
+{
+	the_log = log;
+}
+
+void
+filter_set_config(struct config *cfg)
+{
+	struct config *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = cfg;
+	pthread_mutex_unlock(&current_lock);
+	config_unref(old);
+}
+
+struct config *
+filter_config(void)
+{
+	struct config *cfg;
+
+	pthread_mutex_lock(&current_lock);
+	cfg = config_ref(current);
+	pthread_mutex_unlock(&current_lock);
+	return cfg;
+}
+
+unsigned
+filter_active(void)
+{
+	return atomic_load(&active);
+}
+
+static struct session *
+get_session(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s == NULL) {
+		/* A stage before connect: a client out of order. */
+		struct config *cfg = filter_config();
+		s = session_new(cfg, the_log);
+		config_unref(cfg);
+		atomic_fetch_add(&active, 1);
+		smfi_setpriv(ctx, s);
+		session_note(s, STAGE_CONNECT, "input", CHECK_FAIL,
+			     "stage before connect: client unknown");
+	}
+	return s;
+}
+
+/* Copy untrusted text into the arena: bounded and without control
+ * characters. Notes a check row saying what was wrong. */
+static char *
+take_input(struct session *s, struct arena *a, enum stage stage, const char *what,
+	   const char *text)
+{
+	char clean[INPUT_MAX + 1], why[160];
+	size_t len = strlen(text);
+
+	if (len <= INPUT_MAX && !str_has_ctl(text))
+		return arena_strdup(a, text);
+	str_sanitize(clean, sizeof(clean), text);
+	snprintf(why, sizeof(why), "%s has %s; %zu bytes, kept %zu", what,
+		 str_has_ctl(text) ? "control characters" : "over 512 bytes", len,
+		 strlen(clean));
+	log_warnx("conn %lld: malformed %s from [%s]: %s", (long long)s->id, what,
+		  s->facts.client_addr, why);
+	session_note(s, stage, "input", CHECK_FAIL, why);
+	return arena_strdup(a, clean);
+}
+
+/* "<user@example.com>" -> "user@example.com" */
+static const char *
+strip_brackets(struct arena *a, const char *addr)
+{
+	size_t len = strlen(addr);
+
+	if (len >= 2 && addr[0] == '<' && addr[len - 1] == '>')
+		return arena_strndup(a, addr + 1, len - 2);
+	return addr;
+}
+
+static const char *
+macro(SMFICTX *ctx, const char *name)
+{
+	const char *v = smfi_getsymval(ctx, (char *)name);
+	return (v != NULL && *v != '\0') ? v : NULL;
+}
+
+/* Turn a verdict into the milter answer, logging decisions. */
+static sfsistat
+answer(SMFICTX *ctx, struct session *s, const struct verdict *v)
+{
+	char code[8], line[700];
+
+	if (v->kind != VERDICT_REJECT && v->kind != VERDICT_DEFER)
+		return SMFIS_CONTINUE;
+	snprintf(code, sizeof(code), "%u", v->code);
+	if (smfi_setreply(ctx, code, (char *)v->xcode, (char *)v->text) != MI_SUCCESS)
+		log_warnx("conn %lld: smfi_setreply refused \"%s\"", (long long)s->id,
+			  reply_format(v, line, sizeof(line)));
+	log_info("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s> helo=<%s>",
+		 s->msg && s->msg->queue_id ? s->msg->queue_id : "NOQUEUE",
+		 v->kind == VERDICT_REJECT ? "reject" : "defer", stage_name(v->stage),
+		 s->facts.client_name ? s->facts.client_name : "unknown", s->facts.client_addr,
+		 reply_format(v, line, sizeof(line)), s->facts.sender ? s->facts.sender : "",
+		 s->facts.rcpt ? s->facts.rcpt : "", s->helo ? s->helo : "");
+	return v->kind == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+	     unsigned long *pf3)
+{
+	(void)f1;
+	(void)f2;
+	(void)f3;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
+	*pf1 = 0;
+	*pf2 = 0;
+	*pf3 = 0;
+	if (f0 & SMFIF_SETSYMLIST) {
+		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {daemon_name} {client_ptr} {client_port}");
+		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {auth_type}");
+		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {auth_authen}");
+		smfi_setsymlist(ctx, SMFIM_DATA, "i");
+		smfi_setsymlist(ctx, SMFIM_EOH, "i");
+		smfi_setsymlist(ctx, SMFIM_EOM, "i {auth_authen}");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static void
+set_client(struct session *s, const char *hostname, const struct sockaddr *sa)
+{
+	struct facts *f = &s->facts;
+	int port = 0;
+
+	if (ipaddr_from_sockaddr(sa, &f->client_ip) == 0)
+		ipaddr_format(&f->client_ip, f->client_addr, sizeof(f->client_addr));
+	if (sa != NULL && sa->sa_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	if (hostname != NULL && hostname[0] != '[' && strcmp(hostname, "unknown") != 0)
+		f->client_name = take_input(s, s->arena, STAGE_CONNECT, "client name", hostname);
+	/* Postfix's cleanup presents local submissions as localhost[127.0.0.1]:0. */
+	f->local_submission = port == 0 && f->client_name != NULL &&
+			      strcmp(f->client_name, "localhost") == 0 &&
+			      strcmp(f->client_addr, "127.0.0.1") == 0;
+	struct db_connection_row row = {
+		.id = s->id,
+		.time = clock_now(),
+		.client_addr = f->client_addr,
+		.client_port = port,
+		.client_name = hostname,
+		.daemon_name = f->daemon_name,
+		.bypass = policy_bypass_reason(s->cfg, f),
+	};
+	db_log_connection(s->log, &row);
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct config *cfg = filter_config();
+	struct session *s = session_new(cfg, the_log);
+	struct verdict v;
+
+	config_unref(cfg);
+	atomic_fetch_add(&active, 1);
+	smfi_setpriv(ctx, s);
+	s->facts.daemon_name = arena_strdup(s->arena, macro(ctx, "{daemon_name}"));
+	set_client(s, hostname, hostaddr);
+	session_policy(s, STAGE_CONNECT, &v);
+	return answer(ctx, s, &v);
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *helohost)
+{
+	struct session *s = get_session(ctx);
+	struct verdict v;
+
+	s->helo = take_input(s, s->arena, STAGE_HELO, "HELO", helohost ? helohost : "");
+	s->facts.helo = s->helo;
+	policy_new_helo(&s->pstate);
+	session_policy(s, STAGE_HELO, &v);
+	return answer(ctx, s, &v);
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *s = get_session(ctx);
+	struct message *m = session_begin_message(s);
+	const char *auth = macro(ctx, "{auth_authen}"), *qid = macro(ctx, "i");
+	struct verdict v;
+
+	m->sender = take_input(s, m->arena, STAGE_MAIL, "sender",
+			       strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
+	m->auth = auth ? take_input(s, m->arena, STAGE_MAIL, "auth name", auth) : NULL;
+	m->queue_id = qid ? take_input(s, m->arena, STAGE_MAIL, "queue id", qid) : NULL;
+	s->facts.sender = m->sender;
+	s->facts.auth_authen = m->auth;
+	s->facts.queue_id = m->queue_id;
+	session_policy(s, STAGE_MAIL, &v);
+	return answer(ctx, s, &v);
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct session *s = get_session(ctx);
+	struct message *m = session_message(s);
+	struct verdict v;
+	const char *rcpt = take_input(s, m->arena, STAGE_RCPT, "recipient",
+				      strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
+
+	s->facts.rcpt = rcpt;
+	session_policy(s, STAGE_RCPT, &v);
+	if (v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER) {
+		session_list_add(&m->rejected, rcpt);
+	} else {
+		session_list_add(&m->rcpts, rcpt);
+		m->naccepted++;
+	}
+	return answer(ctx, s, &v);
+}
+
+static sfsistat
+cb_data(SMFICTX *ctx)
+{
+	struct session *s = get_session(ctx);
+	struct message *m = session_message(s);
+	const char *qid = macro(ctx, "i");
+	struct verdict v;
+
+	if (qid != NULL && m->queue_id == NULL)
+		m->queue_id = take_input(s, m->arena, STAGE_DATA, "queue id", qid);
+	s->facts.queue_id = m->queue_id;
+	s->facts.rcpt = NULL;
+	session_policy(s, STAGE_DATA, &v);
+	if (v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER)
+		m->decided = true;
+	return answer(ctx, s, &v);
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct message *m = session_message(get_session(ctx));
+
+	m->size += (int64_t)(strlen(name) + strlen(value) + 4);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct message *m = session_message(get_session(ctx));
+	const char *qid = macro(ctx, "i");
+
+	if (qid != NULL && m->queue_id == NULL)
+		m->queue_id = arena_strdup(m->arena, qid);
+	m->size += 2;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	(void)chunk;
+	session_message(get_session(ctx))->size += (int64_t)len;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct session *s = get_session(ctx);
+	struct message *m = session_message(s);
+	const char *qid = macro(ctx, "i");
+	struct verdict v;
+
+	if (qid != NULL && m->queue_id == NULL)
+		m->queue_id = take_input(s, m->arena, STAGE_EOM, "queue id", qid);
+	s->facts.queue_id = m->queue_id;
+	session_policy(s, STAGE_EOM, &v);
+	sfsistat rc = answer(ctx, s, &v);
+	session_end_message(s, v.kind == VERDICT_REJECT  ? "reject"
+			       : v.kind == VERDICT_DEFER ? "defer"
+							 : "accept");
+	return rc;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s != NULL)
+		session_end_message(s, s->msg && s->msg->decided ? "reject" : "aborted");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	smfi_setpriv(ctx, NULL);
+	session_free(s);
+	atomic_fetch_sub(&active, 1);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc filter_desc = {
+	.xxfi_name = "postern",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_unknown = NULL,
+	.xxfi_data = cb_data,
+	.xxfi_negotiate = cb_negotiate,
+};

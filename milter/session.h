@@ -1,0 +1,72 @@
+/*
+ * session: per-connection and per-message state of the milter adapter,
+ * and the bridge from policy verdicts to verdict-log rows.
+ *
+ * A session lives from xxfi_connect to xxfi_close; its memory is one
+ * arena. A message lives from MAIL FROM to end-of-message or abort; its
+ * memory is another arena plus the recipient lists. session_end_message
+ * writes the message row and frees the message; session_free frees what
+ * is left, so a connection dropped mid-message leaks nothing.
+ */
+#ifndef POSTERN_SESSION_H
+#define POSTERN_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy/policy.h"
+
+struct arena;
+struct config;
+struct db_log;
+
+struct message {
+	struct arena *arena;
+	int64_t id;
+	struct timespec time;
+	double t0;
+	char *sender;
+	char *auth;
+	char *queue_id;
+	char *rcpts; /* accepted, comma separated (heap) */
+	char *rejected; /* rejected, comma separated (heap) */
+	unsigned naccepted;
+	int64_t size;
+	bool decided; /* a verdict ended it (reject at DATA/EOM) */
+	struct verdict last_reject; /* the last rejection given */
+	bool have_reject;
+};
+
+struct session {
+	struct arena *arena;
+	struct config *cfg; /* a reference, dropped in session_free */
+	struct db_log *log;
+	int64_t id;
+	struct facts facts;
+	struct policy_state pstate;
+	struct message *msg;
+	char *helo;
+	unsigned messages;
+};
+
+/* A new session for a connection, holding a reference to cfg. */
+struct session *session_new(struct config *cfg, struct db_log *log);
+/* Start a message (ending an unfinished one as "aborted"). */
+struct message *session_begin_message(struct session *s);
+/* The current message, started on demand for out-of-order stages. */
+struct message *session_message(struct session *s);
+/* Write the message row with this action ("accept", "reject", "defer",
+ * "aborted") and free the message. No-op without a message. */
+void session_end_message(struct session *s, const char *action);
+/* Run the policy for a stage and remember a rejection for the message. */
+void session_policy(struct session *s, enum stage stage, struct verdict *v_r);
+/* A check row of the adapter's own (bad input, internal errors). */
+void session_note(struct session *s, enum stage stage, const char *name,
+		  enum check_result result, const char *detail);
+/* End any message and free everything. NULL is allowed. */
+void session_free(struct session *s);
+
+/* Append text to a comma separated heap list *list. */
+void session_list_add(char **list, const char *text);
+
+#endif

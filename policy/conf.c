@@ -1,0 +1,474 @@
+/*
+ * config: the key table, the postern.conf parser and the snapshot
+ * lifecycle. Each key is one row of `keys` below: adding a setting means
+ * adding a row, a field in struct config and a paragraph in
+ * postern.conf(5) (a test checks the last).
+ *
+ * Parsing happens in three steps: read "name = value" lines into the raw
+ * values (defaults first), expand $name references, then convert each
+ * raw value by its type. Errors name the file, the line and the key.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "policy/conf.h"
+
+enum key_type { KT_STRING, KT_BOOL, KT_TIME, KT_CODE, KT_NETLIST, KT_RLIST, KT_RATE };
+
+struct key {
+	const char *name;
+	enum key_type type;
+	const char *def;
+	size_t off; /* offset of the field in struct config */
+	int arg; /* KT_RLIST: the list; KT_CODE: the code class (4, 5 or 0 = any) */
+};
+
+#define F(field) offsetof(struct config, field)
+#define LIST(l) F(lists) + (l) * sizeof(struct restriction_list)
+
+/* The documentation of each key lives in doc/postern.conf.5. */
+static const struct key keys[] = {
+	{"socket", KT_STRING, "inet:8895@127.0.0.1", F(socket), 0},
+	{"database", KT_STRING, DATABASE_DEFAULT_PATH, F(database), 0},
+	{"user", KT_STRING, "postern", F(user), 0},
+	{"pid_file", KT_STRING, "", F(pid_file), 0},
+	{"auto_restart", KT_BOOL, "yes", F(auto_restart), 0},
+	{"auto_restart_rate", KT_RATE, "10/1h", F(auto_restart_count), 0},
+	{"shutdown_timeout", KT_TIME, "30s", F(shutdown_timeout), 0},
+	{"myhostname", KT_STRING, "", F(myhostname), 0},
+	{"authserv_id", KT_STRING, "$myhostname", F(authserv_id), 0},
+	{"internal_networks", KT_NETLIST, "127.0.0.0/8 [::1]/128", F(internal_networks), 0},
+	{"delay_reject", KT_BOOL, "yes", F(delay_reject), 0},
+	{"soft_bounce", KT_BOOL, "no", F(soft_bounce), 0},
+	{"client_restrictions", KT_RLIST, "", LIST(RL_CLIENT), RL_CLIENT},
+	{"helo_restrictions", KT_RLIST, "", LIST(RL_HELO), RL_HELO},
+	{"sender_restrictions", KT_RLIST, "", LIST(RL_SENDER), RL_SENDER},
+	{"recipient_restrictions", KT_RLIST, "", LIST(RL_RECIPIENT), RL_RECIPIENT},
+	{"data_restrictions", KT_RLIST, "", LIST(RL_DATA), RL_DATA},
+	{"reject_code", KT_CODE, "554", F(reject_code), 5},
+	{"defer_code", KT_CODE, "450", F(defer_code), 4},
+	{"access_map_reject_code", KT_CODE, "554", F(access_map_reject_code), 5},
+	{"access_map_defer_code", KT_CODE, "450", F(access_map_defer_code), 4},
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+const char *
+config_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}
+
+static int
+key_index(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Edit distance, to suggest the key a typo meant. */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], prev, tmp;
+
+	if (lb >= 64 || la >= 64)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			tmp = row[j];
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+static const char *
+suggest(const char *name)
+{
+	const char *best = NULL;
+	size_t bestd = 3;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		size_t d = distance(name, keys[i].name);
+		if (d < bestd) {
+			bestd = d;
+			best = keys[i].name;
+		}
+	}
+	return best;
+}
+
+int
+config_parse_time(const char *text, unsigned *seconds_r)
+{
+	char *end;
+	unsigned long v, mult = 1;
+
+	errno = 0;
+	if (*text < '0' || *text > '9')
+		return -1;
+	v = strtoul(text, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	case 'w':
+		mult = 7 * 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > 0xffffffffUL / mult)
+		return -1;
+	*seconds_r = (unsigned)(v * mult);
+	return 0;
+}
+
+/* Parsing state: raw values and where each came from. */
+struct parse {
+	const char *path;
+	char *raw[NKEYS];
+	unsigned line[NKEYS];
+	char *error;
+};
+
+static int
+fail(struct parse *p, size_t k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct parse *p, size_t k, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	why = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (k < NKEYS && p->line[k] != 0)
+		p->error = xasprintf("%s, line %u: %s: %s", p->path, p->line[k], keys[k].name,
+				     why);
+	else if (k < NKEYS)
+		p->error = xasprintf("default of %s: %s", keys[k].name, why);
+	else
+		p->error = xasprintf("%s: %s", p->path ? p->path : "config", why);
+	free(why);
+	return -1;
+}
+
+/* One logical line "name = value" (continuations already joined). */
+static int
+parse_line(struct parse *p, char *text, unsigned lineno)
+{
+	char *eq = strchr(text, '='), *name, *value;
+	int k;
+
+	if (eq == NULL) {
+		p->error = xasprintf("%s, line %u: missing '=' in \"%.60s\"", p->path, lineno,
+				     text);
+		return -1;
+	}
+	*eq = '\0';
+	name = str_trim(text);
+	value = str_trim(eq + 1);
+	if ((k = key_index(name)) < 0) {
+		const char *s = suggest(name);
+		p->error = xasprintf("%s, line %u: unknown key \"%.60s\"%s%s%s", p->path,
+				     lineno, name, s ? " (did you mean " : "", s ? s : "",
+				     s ? "?)" : "");
+		return -1;
+	}
+	free(p->raw[k]);
+	p->raw[k] = xstrdup(value);
+	p->line[k] = lineno;
+	return 0;
+}
+
+static int
+read_file(struct parse *p)
+{
+	FILE *fp = fopen(p->path, "r");
+	char *line = NULL, *logical = NULL;
+	size_t cap = 0, llen = 0;
+	unsigned lineno = 0, start = 0;
+	ssize_t n;
+	int rc = 0;
+
+	if (fp == NULL) {
+		p->error = xasprintf("%s: %s", p->path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			p->error = xasprintf("%s, line %u: NUL byte", p->path, lineno);
+			rc = -1;
+			break;
+		}
+		char *t = str_trim(line);
+		if (*t == '#' || *t == '\0')
+			continue;
+		if (line[0] == ' ' || line[0] == '\t') {
+			if (logical == NULL) {
+				p->error = xasprintf("%s, line %u: continuation line without a "
+						     "setting before it",
+						     p->path, lineno);
+				rc = -1;
+				break;
+			}
+			logical = xrealloc(logical, llen + strlen(t) + 2);
+			logical[llen++] = ' ';
+			strcpy(logical + llen, t);
+			llen += strlen(t);
+			continue;
+		}
+		if (logical != NULL)
+			rc = parse_line(p, logical, start);
+		free(logical);
+		logical = xstrdup(t);
+		llen = strlen(t);
+		start = lineno;
+	}
+	if (rc == 0 && logical != NULL)
+		rc = parse_line(p, logical, start);
+	if (rc == 0 && ferror(fp)) {
+		p->error = xasprintf("%s: read error: %s", p->path, strerror(errno));
+		rc = -1;
+	}
+	free(logical);
+	free(line);
+	fclose(fp);
+	return rc;
+}
+
+/* Expand $name and ${name} in raw value k, recursively (depth-limited). */
+static int
+expand(struct parse *p, size_t k, int depth)
+{
+	char *in = p->raw[k], *out, *o;
+	size_t cap = strlen(in) + 1;
+
+	if (strchr(in, '$') == NULL)
+		return 0;
+	if (depth > 8)
+		return fail(p, k, "$name references nest too deep (a loop?)");
+	out = o = xmalloc(cap);
+	for (const char *s = in; *s;) {
+		if (*s != '$') {
+			*o++ = *s++;
+			continue;
+		}
+		s++;
+		bool brace = *s == '{';
+		const char *nstart = s + brace;
+		size_t nlen = strspn(nstart, "abcdefghijklmnopqrstuvwxyz_0123456789");
+		char name[64];
+		if (nlen == 0 || nlen >= sizeof(name) || (brace && nstart[nlen] != '}')) {
+			free(out);
+			return fail(p, k, "bad $name reference");
+		}
+		memcpy(name, nstart, nlen);
+		name[nlen] = '\0';
+		int r = key_index(name);
+		if (r < 0 || (size_t)r == k) {
+			free(out);
+			return fail(p, k, "$%s: %s", name,
+				    r < 0 ? "no such key" : "refers to itself");
+		}
+		if (expand(p, (size_t)r, depth + 1) < 0) {
+			free(out);
+			return -1;
+		}
+		size_t used = (size_t)(o - out), vlen = strlen(p->raw[r]);
+		cap += vlen;
+		out = xrealloc(out, cap);
+		o = out + used;
+		memcpy(o, p->raw[r], vlen);
+		o += vlen;
+		s = nstart + nlen + brace;
+	}
+	*o = '\0';
+	free(p->raw[k]);
+	p->raw[k] = out;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, bool *b_r)
+{
+	if (str_iequal(v, "yes") || str_iequal(v, "true") || str_iequal(v, "on") ||
+	    strcmp(v, "1") == 0)
+		*b_r = true;
+	else if (str_iequal(v, "no") || str_iequal(v, "false") || str_iequal(v, "off") ||
+		 strcmp(v, "0") == 0)
+		*b_r = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+convert(struct parse *p, struct config *cfg, size_t k)
+{
+	const struct key *key = &keys[k];
+	char *v = p->raw[k], *field = (char *)cfg + key->off, *err = NULL;
+	char buf[256];
+	unsigned u;
+
+	switch (key->type) {
+	case KT_STRING:
+		if (str_has_ctl(v))
+			return fail(p, k, "control character in value");
+		*(char **)field = xstrdup(v);
+		return 0;
+	case KT_BOOL:
+		if (parse_bool(v, (bool *)field) < 0)
+			return fail(p, k, "\"%s\" is not yes or no", v);
+		return 0;
+	case KT_TIME:
+		if (config_parse_time(v, (unsigned *)field) < 0)
+			return fail(p, k, "\"%s\" is not a time (e.g. 30s, 5m, 1h, 2d, 1w)", v);
+		return 0;
+	case KT_CODE:
+		if (strlen(v) != 3 || strspn(v, "0123456789") != 3 || v[0] - '0' != key->arg)
+			return fail(p, k, "\"%s\" is not a %dXX reply code", v, key->arg);
+		*(unsigned *)field = (unsigned)atoi(v);
+		return 0;
+	case KT_NETLIST:
+		if (cidr_list_parse(v, (struct cidr_list *)field, buf, sizeof(buf)) < 0)
+			return fail(p, k, "%s", buf);
+		return 0;
+	case KT_RATE: {
+		char *slash = strchr(v, '/');
+		unsigned n;
+		if (slash == NULL || sscanf(v, "%u", &n) != 1 || strspn(v, "0123456789") !=
+		    (size_t)(slash - v) || config_parse_time(slash + 1, &u) < 0 || u == 0)
+			return fail(p, k, "\"%s\" is not COUNT/TIME (e.g. 10/1h)", v);
+		cfg->auto_restart_count = n;
+		cfg->auto_restart_window = u;
+		return 0;
+	}
+	case KT_RLIST:
+		if (policy_compile(v, (enum rlist)key->arg, (struct restriction_list *)field,
+				   &err) < 0) {
+			fail(p, k, "%s", err);
+			free(err);
+			return -1;
+		}
+		return 0;
+	}
+	return fail(p, k, "internal error: unknown key type");
+}
+
+static char *
+default_hostname(void)
+{
+	char name[256];
+
+	if (gethostname(name, sizeof(name)) < 0 || name[0] == '\0')
+		return xstrdup("localhost");
+	name[sizeof(name) - 1] = '\0';
+	return xstrdup(name);
+}
+
+struct config *
+config_load(const char *path, char **error_r)
+{
+	struct parse p = {.path = path};
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	size_t k;
+	int rc = 0;
+
+	atomic_init(&cfg->refs, 1);
+	cfg->path = path ? xstrdup(path) : NULL;
+	for (k = 0; k < NKEYS; k++)
+		p.raw[k] = xstrdup(keys[k].def);
+	if (path != NULL)
+		rc = read_file(&p);
+	k = (size_t)key_index("myhostname");
+	if (rc == 0 && p.raw[k][0] == '\0') {
+		free(p.raw[k]);
+		p.raw[k] = default_hostname();
+	}
+	for (k = 0; rc == 0 && k < NKEYS; k++)
+		rc = expand(&p, k, 0);
+	for (k = 0; rc == 0 && k < NKEYS; k++)
+		rc = convert(&p, cfg, k);
+	cfg->values = xcalloc(NKEYS, sizeof(char *));
+	for (k = 0; k < NKEYS; k++)
+		cfg->values[k] = p.raw[k];
+	if (rc < 0) {
+		*error_r = p.error;
+		config_unref(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+	atomic_fetch_add(&cfg->refs, 1);
+	return cfg;
+}
+
+void
+config_unref(struct config *cfg)
+{
+	if (cfg == NULL || atomic_fetch_sub(&cfg->refs, 1) != 1)
+		return;
+	for (size_t k = 0; k < NKEYS; k++) {
+		char *field = (char *)cfg + keys[k].off;
+		if (keys[k].type == KT_STRING)
+			free(*(char **)field);
+		else if (keys[k].type == KT_NETLIST)
+			cidr_list_free((struct cidr_list *)field);
+		else if (keys[k].type == KT_RLIST)
+			policy_list_free((struct restriction_list *)field);
+		if (cfg->values != NULL)
+			free(cfg->values[k]);
+	}
+	free(cfg->values);
+	free(cfg->path);
+	free(cfg);
+}
+
+void
+config_print(const struct config *cfg, FILE *out)
+{
+	for (size_t k = 0; k < NKEYS; k++)
+		fprintf(out, "%s = %s\n", keys[k].name, cfg->values[k]);
+}

@@ -1,0 +1,81 @@
+/*
+ * config: postern.conf, an immutable snapshot of settings.
+ *
+ * Postfix-style "name = value" lines; a line starting with white space
+ * continues the previous one; '#' starts a comment line; "$name" and
+ * "${name}" in a value refer to another key's value. Every key is
+ * declared once, in the key table of config.c, with its type, default
+ * and documentation; there is no other list of keys.
+ *
+ * A snapshot is reference counted: the daemon holds one as "current",
+ * each connection takes a reference at connect and drops it at close,
+ * and a reload swaps "current" for a new snapshot. Snapshots are never
+ * changed after config_load returns, so readers need no locks.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lib/ipaddr.h"
+#include "policy/policy.h"
+
+/* The design's fixed paths: admins and docs rely on them. */
+#define CONFIG_DEFAULT_PATH "/etc/postern/postern.conf"
+#define DATABASE_DEFAULT_PATH "/var/lib/postern/postern.db"
+
+struct config {
+	atomic_int refs;
+	char *path; /* the file it came from, or NULL for built-in defaults */
+
+	/* Daemon. */
+	char *socket;
+	char *database;
+	char *user;
+	char *pid_file; /* "" = none */
+	bool auto_restart;
+	unsigned auto_restart_count; /* auto_restart_rate = count/window */
+	unsigned auto_restart_window; /* seconds */
+	unsigned shutdown_timeout; /* seconds */
+
+	/* Identity and trust. */
+	char *myhostname;
+	char *authserv_id;
+	struct cidr_list internal_networks;
+
+	/* Restrictions. */
+	bool delay_reject;
+	bool soft_bounce;
+	struct restriction_list lists[RL__COUNT];
+	unsigned reject_code;
+	unsigned defer_code;
+	unsigned access_map_reject_code;
+	unsigned access_map_defer_code;
+
+	/* Printable effective values, one per key, in key-table order. */
+	char **values;
+};
+
+/* Load path (NULL: built-in defaults only). Returns a snapshot holding
+ * one reference, or NULL with a malloc'd *error_r of the form
+ * "FILE, line N: key: reason". */
+struct config *config_load(const char *path, char **error_r);
+
+struct config *config_ref(struct config *cfg);
+/* Drop a reference; the last one frees the snapshot. NULL is allowed. */
+void config_unref(struct config *cfg);
+
+/* Print every key as "name = value" (postern -n). */
+void config_print(const struct config *cfg, FILE *out);
+
+/* The key table, for documentation checks: returns the name of key i, or
+ * NULL past the end. */
+const char *config_key_name(size_t i);
+
+/* Parse a time value ("30", "30s", "5m", "1h", "2d", "1w") into seconds.
+ * Returns 0, or -1 when the text is not a time. */
+int config_parse_time(const char *text, unsigned *seconds_r);
+
+#endif

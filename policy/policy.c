@@ -1,0 +1,397 @@
+/*
+ * policy: the restriction table and the engine that runs the lists.
+ *
+ * A restriction is a row of `restrictions` below: its name, whether it
+ * takes a table argument, and the function that checks it. The engine
+ * times each restriction, applies warn_if_reject, reports one check row
+ * per restriction that ran and stops a list at its first decisive
+ * verdict. Stage order and delay_reject live in policy_stage().
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/clock.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "policy/access.h"
+#include "policy/conf.h"
+#include "policy/maps.h"
+#include "policy/policy.h"
+#include "policy/reply.h"
+
+/* What a restriction function gets and fills. */
+struct eval {
+	struct policy_ctx *ctx;
+	const struct restriction *r;
+	enum rlist list;
+	struct verdict *v;
+	int warn; /* the check asked to warn (access map WARN) */
+	char detail[1400];
+};
+
+typedef enum check_result restriction_fn(struct eval *e);
+
+enum arg_kind { ARG_NONE, ARG_MAP };
+
+struct restriction_def {
+	const char *name;
+	enum arg_kind arg;
+	restriction_fn *fn;
+	int what; /* access checks: enum access_what */
+};
+
+static const enum reply_object list_object[RL__COUNT] = {OBJ_CLIENT, OBJ_HELO, OBJ_SENDER,
+							  OBJ_RECIPIENT, OBJ_DATA};
+
+static enum check_result
+r_permit(struct eval *e)
+{
+	e->v->kind = VERDICT_PERMIT;
+	return CHECK_PASS;
+}
+
+static enum check_result
+r_reject(struct eval *e)
+{
+	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->reject_code, NULL,
+		  "Access denied");
+	return CHECK_FAIL;
+}
+
+static enum check_result
+r_defer(struct eval *e)
+{
+	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->defer_code, NULL,
+		  "Try again later");
+	return CHECK_FAIL;
+}
+
+static enum check_result
+r_permit_internal(struct eval *e)
+{
+	const struct facts *f = e->ctx->facts;
+
+	if (f->client_ip.family != 0 &&
+	    cidr_list_match(&e->ctx->cfg->internal_networks, &f->client_ip)) {
+		snprintf(e->detail, sizeof(e->detail), "%s is internal", f->client_addr);
+		e->v->kind = VERDICT_PERMIT;
+	} else {
+		snprintf(e->detail, sizeof(e->detail), "not internal");
+	}
+	return CHECK_PASS;
+}
+
+static enum check_result
+r_permit_sasl(struct eval *e)
+{
+	const char *who = e->ctx->facts->auth_authen;
+
+	if (who != NULL && *who != '\0') {
+		char clean[256];
+		snprintf(e->detail, sizeof(e->detail), "authenticated as %s",
+			 str_sanitize(clean, sizeof(clean), who));
+		e->v->kind = VERDICT_PERMIT;
+	} else {
+		snprintf(e->detail, sizeof(e->detail), "not authenticated");
+	}
+	return CHECK_PASS;
+}
+
+static enum check_result
+r_access(struct eval *e)
+{
+	return access_check(e->ctx->cfg, e->r->map, (enum access_what)e->r->def->what,
+			    e->ctx->facts, e->v, &e->warn, e->detail, sizeof(e->detail));
+}
+
+static const struct restriction_def restrictions[] = {
+	{"permit", ARG_NONE, r_permit, 0},
+	{"reject", ARG_NONE, r_reject, 0},
+	{"defer", ARG_NONE, r_defer, 0},
+	{"permit_internal_networks", ARG_NONE, r_permit_internal, 0},
+	{"permit_mynetworks", ARG_NONE, r_permit_internal, 0},
+	{"permit_sasl_authenticated", ARG_NONE, r_permit_sasl, 0},
+	{"check_client_access", ARG_MAP, r_access, ACCESS_CLIENT},
+	{"check_helo_access", ARG_MAP, r_access, ACCESS_HELO},
+	{"check_sender_access", ARG_MAP, r_access, ACCESS_SENDER},
+	{"check_recipient_access", ARG_MAP, r_access, ACCESS_RECIPIENT},
+};
+#define NRESTRICTIONS (sizeof(restrictions) / sizeof(restrictions[0]))
+
+const char *
+policy_restriction_name(size_t i)
+{
+	return i < NRESTRICTIONS ? restrictions[i].name : NULL;
+}
+
+static const char *const stage_names[] = {"connect", "helo", "mail", "rcpt", "data", "eom"};
+static const char *const rlist_keys[RL__COUNT] = {
+	"client_restrictions", "helo_restrictions", "sender_restrictions",
+	"recipient_restrictions", "data_restrictions"};
+static const char *const result_names[] = {"pass", "fail", "temp", "skip"};
+
+const char *
+stage_name(enum stage s)
+{
+	return stage_names[s];
+}
+
+const char *
+rlist_key(enum rlist l)
+{
+	return rlist_keys[l];
+}
+
+const char *
+check_result_name(enum check_result r)
+{
+	return result_names[r];
+}
+
+/* Compiling. */
+
+static const struct restriction_def *
+find_def(const char *name)
+{
+	for (size_t i = 0; i < NRESTRICTIONS; i++)
+		if (strcmp(restrictions[i].name, name) == 0)
+			return &restrictions[i];
+	return NULL;
+}
+
+void
+policy_list_free(struct restriction_list *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		free(list->v[i].arg);
+		if (list->v[i].map != NULL)
+			map_free(list->v[i].map);
+	}
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
+}
+
+int
+policy_compile(const char *text, enum rlist which, struct restriction_list *list_r,
+	       char **error_r)
+{
+	char *copy = xstrdup(text), *cursor = copy, *tok;
+	size_t cap = 0;
+	bool warn = false;
+	(void)which;
+
+	list_r->v = NULL;
+	list_r->n = 0;
+	while ((tok = str_next_token(&cursor)) != NULL) {
+		if (strcmp(tok, "warn_if_reject") == 0) {
+			warn = true;
+			continue;
+		}
+		const struct restriction_def *def = find_def(tok);
+		if (def == NULL) {
+			*error_r = xasprintf("unknown restriction \"%.80s\"", tok);
+			goto fail;
+		}
+		list_r->v = xgrow(list_r->v, &cap, list_r->n + 1, sizeof(*list_r->v));
+		struct restriction *r = &list_r->v[list_r->n++];
+		memset(r, 0, sizeof(*r));
+		r->def = def;
+		r->warn_only = warn;
+		warn = false;
+		if (def->arg == ARG_MAP) {
+			char *arg = str_next_token(&cursor);
+			if (arg == NULL) {
+				*error_r = xasprintf("%s needs a table argument "
+						     "(e.g. cidr:/etc/postern/clients)",
+						     def->name);
+				goto fail;
+			}
+			r->arg = xstrdup(arg);
+			if ((r->map = map_open(arg, error_r)) == NULL)
+				goto fail;
+		}
+	}
+	if (warn) {
+		*error_r = xstrdup("warn_if_reject must be followed by a restriction");
+		goto fail;
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	policy_list_free(list_r);
+	return -1;
+}
+
+/* Evaluating. */
+
+static const char *
+action_name(enum verdict_kind k)
+{
+	static const char *const names[] = {"dunno", "permit", "reject", "defer"};
+	return names[k];
+}
+
+static void
+report(struct policy_ctx *ctx, enum stage stage, const char *name,
+       enum check_result result, const char *action, const char *detail, double ms)
+{
+	struct check_report row = {stage, name, result, action, detail, ms};
+
+	if (ctx->report != NULL)
+		ctx->report(ctx->report_arg, &row);
+}
+
+static void
+run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
+	enum stage stage, struct verdict *v)
+{
+	struct eval e = {.ctx = ctx, .r = r, .list = list, .v = v};
+	const char *action;
+	double t0 = clock_ms();
+	enum check_result res;
+
+	memset(v, 0, sizeof(*v));
+	res = r->def->fn(&e);
+	action = action_name(v->kind);
+	if (e.warn) {
+		action = "warn";
+	} else if (r->warn_only && (v->kind == VERDICT_REJECT || v->kind == VERDICT_DEFER)) {
+		size_t used = strnlen(e.detail, sizeof(e.detail) - 1);
+		snprintf(e.detail + used, sizeof(e.detail) - used,
+			 "%swould have been: %u %s %s", used ? "; " : "", v->code, v->xcode,
+			 v->text);
+		action = "warn";
+		v->kind = VERDICT_DUNNO;
+	}
+	report(ctx, stage, r->def->name, res, action, e.detail[0] ? e.detail : NULL,
+	       clock_ms() - t0);
+	v->check = r->def->name;
+	v->stage = stage;
+}
+
+/* Run one list; the first decisive verdict ends it. */
+static void
+eval_list(struct policy_ctx *ctx, enum rlist list, enum stage stage, struct verdict *v_r)
+{
+	const struct restriction_list *l = &ctx->cfg->lists[list];
+	struct verdict v;
+
+	memset(v_r, 0, sizeof(*v_r));
+	for (size_t i = 0; i < l->n; i++) {
+		run_one(ctx, &l->v[i], list, stage, &v);
+		if (v.kind != VERDICT_DUNNO) {
+			*v_r = v;
+			return;
+		}
+	}
+}
+
+const char *
+policy_bypass_reason(const struct config *cfg, const struct facts *f)
+{
+	if (f->local_submission)
+		return "local";
+	if (f->client_ip.family != 0 && cidr_list_match(&cfg->internal_networks, &f->client_ip))
+		return "internal";
+	if (f->auth_authen != NULL && *f->auth_authen != '\0')
+		return "authenticated";
+	return NULL;
+}
+
+void
+policy_new_message(struct policy_state *st)
+{
+	st->sender_done = false;
+	st->bypass_reported = false;
+	memset(&st->sender_v, 0, sizeof(st->sender_v));
+}
+
+void
+policy_new_helo(struct policy_state *st)
+{
+	st->helo_done = false;
+	memset(&st->helo_v, 0, sizeof(st->helo_v));
+}
+
+/* A list whose verdict is kept: client, HELO and sender. */
+static bool
+cached_list(struct policy_ctx *ctx, enum rlist list, enum stage stage, struct verdict *v_r)
+{
+	struct policy_state *st = ctx->state;
+	bool *done = list == RL_CLIENT ? &st->client_done
+		     : list == RL_HELO ? &st->helo_done
+				       : &st->sender_done;
+	struct verdict *v = list == RL_CLIENT ? &st->client_v
+			    : list == RL_HELO ? &st->helo_v
+					      : &st->sender_v;
+
+	if (!*done) {
+		eval_list(ctx, list, stage, v);
+		*done = true;
+	}
+	*v_r = *v;
+	return v->kind == VERDICT_REJECT || v->kind == VERDICT_DEFER;
+}
+
+static void
+decide(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
+{
+	bool delay = ctx->cfg->delay_reject;
+
+	memset(v_r, 0, sizeof(*v_r));
+	switch (stage) {
+	case STAGE_CONNECT:
+		if (!delay)
+			cached_list(ctx, RL_CLIENT, stage, v_r);
+		return;
+	case STAGE_HELO:
+		if (!delay)
+			cached_list(ctx, RL_HELO, stage, v_r);
+		return;
+	case STAGE_MAIL:
+		if (!delay)
+			cached_list(ctx, RL_SENDER, stage, v_r);
+		return;
+	case STAGE_RCPT:
+		if (delay && (cached_list(ctx, RL_CLIENT, stage, v_r) ||
+			      cached_list(ctx, RL_HELO, stage, v_r) ||
+			      cached_list(ctx, RL_SENDER, stage, v_r)))
+			return;
+		eval_list(ctx, RL_RECIPIENT, stage, v_r);
+		return;
+	case STAGE_DATA:
+		eval_list(ctx, RL_DATA, stage, v_r);
+		return;
+	case STAGE_EOM:
+		return;
+	}
+}
+
+void
+policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
+{
+	const char *why = policy_bypass_reason(ctx->cfg, ctx->facts);
+
+	if (why != NULL) {
+		memset(v_r, 0, sizeof(*v_r));
+		if (!ctx->state->bypass_reported) {
+			char detail[64];
+			snprintf(detail, sizeof(detail), "%s client: restrictions skipped", why);
+			report(ctx, stage, "bypass", CHECK_SKIP, "none", detail, 0);
+			ctx->state->bypass_reported = true;
+		}
+		return;
+	}
+	decide(ctx, stage, v_r);
+	if (v_r->kind == VERDICT_REJECT || v_r->kind == VERDICT_DEFER) {
+		/* A cached verdict is given again at this stage. */
+		v_r->stage = stage;
+		if (ctx->cfg->soft_bounce)
+			reply_soft_bounce(v_r);
+	}
+}

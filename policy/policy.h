@@ -1,0 +1,125 @@
+/*
+ * policy: the restriction engine. It runs the configured restriction
+ * lists for an SMTP stage and returns a verdict, reporting one check row
+ * per restriction that ran. It knows nothing of libmilter: the milter
+ * adapter, posternctl and the tests drive it with a struct facts.
+ *
+ * Lists are evaluated in order and the first decisive verdict of a list
+ * (PERMIT, REJECT, DEFER) ends that list. As in Postfix, PERMIT ends
+ * only its own list: the next list still runs. With delay_reject the
+ * client, HELO and sender lists run at the first RCPT of each message
+ * (their verdicts are kept for the later recipients of that message).
+ *
+ * Mail from internal networks, from authenticated clients and local
+ * submissions (Postfix's non_smtpd_milters) bypasses every list: it is
+ * never rejected, and a "bypass" check row says why.
+ */
+#ifndef POSTERN_POLICY_H
+#define POSTERN_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/ipaddr.h"
+
+struct config;
+struct map;
+
+enum stage { STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT, STAGE_DATA, STAGE_EOM };
+const char *stage_name(enum stage s);
+
+/* The restriction lists, in evaluation order. */
+enum rlist { RL_CLIENT, RL_HELO, RL_SENDER, RL_RECIPIENT, RL_DATA, RL__COUNT };
+/* "client_restrictions", ... */
+const char *rlist_key(enum rlist l);
+
+enum verdict_kind { VERDICT_DUNNO, VERDICT_PERMIT, VERDICT_REJECT, VERDICT_DEFER };
+
+struct verdict {
+	enum verdict_kind kind;
+	unsigned code; /* 4xx or 5xx for REJECT and DEFER */
+	char xcode[16]; /* enhanced status code, "5.7.1" */
+	char text[512]; /* reply text after the codes */
+	const char *check; /* name of the deciding restriction */
+	enum stage stage; /* stage at which it was decided */
+};
+
+enum check_result { CHECK_PASS, CHECK_FAIL, CHECK_TEMP, CHECK_SKIP };
+const char *check_result_name(enum check_result r);
+
+/* What the MTA told us so far. Strings may be NULL when not known yet. */
+struct facts {
+	struct ipaddr client_ip; /* family 0 when unknown */
+	char client_addr[IPADDR_STRLEN]; /* "" when unknown */
+	const char *client_name; /* verified name, NULL when "unknown" */
+	const char *helo;
+	const char *sender; /* without <>; "" for the null sender */
+	const char *rcpt; /* the recipient being checked, without <> */
+	const char *auth_authen; /* {auth_authen} */
+	const char *daemon_name;
+	const char *queue_id;
+	bool local_submission; /* non_smtpd_milters (Postfix cleanup) */
+};
+
+/* One compiled restriction of a list. */
+struct restriction_def;
+struct restriction {
+	const struct restriction_def *def;
+	bool warn_only; /* warn_if_reject prefix */
+	char *arg; /* argument as written, or NULL */
+	struct map *map; /* access table, for check_*_access */
+};
+
+struct restriction_list {
+	struct restriction *v;
+	size_t n;
+};
+
+/* Compile the text of one list ("permit_mynetworks, check_client_access
+ * cidr:/x, reject"). Access tables are opened now, so a bad table is a
+ * config error. Returns 0, or -1 with a malloc'd *error_r. */
+int policy_compile(const char *text, enum rlist which, struct restriction_list *list_r,
+		   char **error_r);
+void policy_list_free(struct restriction_list *list);
+
+/* The name of restriction i of the table, or NULL past the end (docs). */
+const char *policy_restriction_name(size_t i);
+
+struct check_report {
+	enum stage stage;
+	const char *name;
+	enum check_result result;
+	const char *action; /* permit, reject, defer, dunno, warn, none */
+	const char *detail;
+	double ms;
+};
+typedef void policy_report_fn(void *arg, const struct check_report *r);
+
+/* Per-connection memory of the engine, owned by the caller (zero it at
+ * connect; call policy_new_message at each MAIL FROM). */
+struct policy_state {
+	bool bypass_reported;
+	bool client_done, helo_done, sender_done;
+	struct verdict client_v, helo_v, sender_v;
+};
+void policy_new_message(struct policy_state *st);
+/* A new HELO/EHLO: forget the HELO verdict. */
+void policy_new_helo(struct policy_state *st);
+
+struct policy_ctx {
+	const struct config *cfg;
+	const struct facts *facts;
+	struct policy_state *state;
+	policy_report_fn *report; /* may be NULL */
+	void *report_arg;
+};
+
+/* Why this client bypasses the restrictions ("internal",
+ * "authenticated", "local") or NULL. */
+const char *policy_bypass_reason(const struct config *cfg, const struct facts *f);
+
+/* Run what the configuration asks for at this stage and fill *v_r. The
+ * verdict is final: soft_bounce has been applied. */
+void policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r);
+
+#endif
