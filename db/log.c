@@ -7,7 +7,9 @@
  * back and tried again a few times with a growing pause; after that its
  * rows are counted as lost, the report callback hears about it, and the
  * writer goes on with the next batch, so mail keeps flowing while the
- * disk is full and the log resumes when it is not. A row that SQLite
+ * disk is full and the log resumes when it is not. (At shutdown, once a
+ * batch has failed so, the rest of the queue is counted lost at once:
+ * retrying each batch would keep the daemon from exiting for minutes.) A row that SQLite
  * refuses for itself (a duplicate id, say) is lost alone; the rest of
  * its batch is written.
  *
@@ -24,6 +26,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -301,14 +304,14 @@ db_log_check(struct db_log *log, const struct db_check_row *row)
 	log_enqueue(log, rec_new(REC_CHECK, row));
 }
 
-/* Under lock: detach up to batch_max rows from the head of the queue. */
+/* Under lock: detach up to max rows from the head of the queue. */
 static struct rec *
-log_take(struct db_log *log, unsigned *n_r)
+log_take(struct db_log *log, unsigned max, unsigned *n_r)
 {
 	struct rec *batch = log->head, **pp = &log->head;
 	unsigned n = 0;
 
-	while (*pp != NULL && n < log->batch_max) {
+	while (*pp != NULL && n < max) {
 		pp = &(*pp)->next;
 		n++;
 	}
@@ -398,22 +401,26 @@ sleep_ms(unsigned ms)
 }
 
 /* Write a batch of n rows, retrying transient failures. Returns the rows
- * committed; the rest of the n are lost. */
+ * committed; the rest of the n are lost. *failed_r tells whether the
+ * database, rather than single rows, refused. */
 static unsigned
-log_write_batch(struct db_log *log, const struct rec *batch, unsigned n)
+log_write_batch(struct db_log *log, const struct rec *batch, unsigned n, int *failed_r)
 {
 	unsigned pause = log->tune.backoff_ms, refused;
 	int rc;
 
+	*failed_r = 0;
 	for (unsigned try = 0;; try++) {
 		rc = log_try_batch(log, batch, &refused);
 		if (rc == SQLITE_OK)
 			return n - refused;
 		if (!db_error_is_transient(rc) || try >= log->tune.retries)
-			return 0;
+			break;
 		sleep_ms(pause);
 		pause *= 2;
 	}
+	*failed_r = 1;
+	return 0;
 }
 
 /* Under lock, returns with it held: tell the report callback about rows
@@ -437,20 +444,26 @@ static void *
 log_writer(void *arg)
 {
 	struct db_log *log = arg;
+	int failed = 0;
 
 	pthread_mutex_lock(&log->lock);
 	for (;;) {
 		struct rec *batch;
-		unsigned n, written;
+		unsigned n, written = 0;
+		int give_up;
 
 		while (log->head == NULL && !log->stopping)
 			pthread_cond_wait(&log->wake, &log->lock);
 		if (log->head == NULL)
 			break;
-		batch = log_take(log, &n);
+		/* Stopping with a database that has just refused a whole
+		 * batch: do not retry the rest batch by batch. */
+		give_up = log->stopping && failed;
+		batch = log_take(log, give_up ? UINT_MAX : log->batch_max, &n);
 		pthread_mutex_unlock(&log->lock);
 
-		written = log_write_batch(log, batch, n);
+		if (!give_up)
+			written = log_write_batch(log, batch, n, &failed);
 		rec_free_list(batch);
 
 		pthread_mutex_lock(&log->lock);

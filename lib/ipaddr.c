@@ -27,7 +27,8 @@
 /* How much of a bad input an error message quotes. */
 #define IPADDR_QUOTEMAX 80
 
-static const uint8_t ipaddr_v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+/* ::ffff:0:0/96, the IPv4-mapped prefix. */
+static const uint8_t ipaddr_v4mapped_prefix[12] = {[10] = 0xff, [11] = 0xff};
 
 static unsigned
 ipaddr_bits(int family)

@@ -175,7 +175,7 @@ filter_main(struct config *cfg)
 	if ((filter_log = db_log_start(cfg->database, &opt, &error)) == NULL) {
 		log_errx("database %s: %s", cfg->database, error);
 		free(error);
-		return 1;
+		return FILTER_EXIT_FATAL;
 	}
 	filter_set_log(filter_log);
 	filter_set_config(config_ref(cfg));
@@ -329,6 +329,30 @@ drop_privileges(const struct passwd *pw)
 	return 0;
 }
 
+/* After dropping privileges: can we write the database and beside it?
+ * SQLite keeps its -wal and -shm files in the same directory. */
+static int
+check_database_access(const struct config *cfg)
+{
+	char *dir = xstrdup(cfg->database), *slash = strrchr(dir, '/'), *error = NULL;
+	int rc = 0;
+
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (access(slash != NULL ? dir : ".", W_OK) < 0) {
+		log_errx("database directory %s is not writable by uid %ld (SQLite keeps "
+			 "its -wal and -shm files there): give it to the daemon's user",
+			 slash != NULL ? dir : ".", (long)geteuid());
+		rc = -1;
+	} else if (db_migrate(cfg->database, &error) < 0) {
+		log_errx("database %s: %s", cfg->database, error);
+		free(error);
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
 static int
 write_pid_file(const char *path)
 {
@@ -417,7 +441,8 @@ main(int argc, char **argv)
 		return 1;
 	if (!foreground && daemonize() < 0)
 		return 1;
-	if (write_pid_file(cfg->pid_file) < 0 || drop_privileges(pw) < 0)
+	if (write_pid_file(cfg->pid_file) < 0 || drop_privileges(pw) < 0 ||
+	    check_database_access(cfg) < 0)
 		return 1;
 	log_info("postern %s starting, config %s", PACKAGE_VERSION,
 		 cfg->path ? cfg->path : "(built-in defaults)");

@@ -121,6 +121,10 @@ supervisor_run(struct config **cfg, filter_main_fn *filter_main)
 			log_info("filter process exited, stopping");
 			return 0;
 		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == FILTER_EXIT_FATAL) {
+			log_errx("filter process could not start: giving up");
+			return 1;
+		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == FILTER_EXIT_SIGNALLED) {
 			log_warnx("filter process was stopped by a signal sent to it directly; "
 				  "restarting it (signal the supervisor instead)");

@@ -13,6 +13,9 @@ struct config;
 /* Exit status of a filter process that libmilter stopped on a signal
  * sent to it directly (not through the supervisor): restart it. */
 #define FILTER_EXIT_SIGNALLED 3
+/* Exit status of a filter process that could not set itself up (the
+ * database would not open): restarting would only fail again. */
+#define FILTER_EXIT_FATAL 2
 
 /* Run the filter function in a child process and supervise it. Returns
  * the daemon's exit status. *cfg may be replaced on reload (the

@@ -29,8 +29,10 @@ try_key(struct lookup *l, const char *key)
 {
 	char lower[KEY_MAX];
 
+	/* texthash keys are lower case; regexp tables decide case themselves. */
 	snprintf(lower, sizeof(lower), "%s", key);
-	str_lower(lower);
+	if (l->partial)
+		str_lower(lower);
 	if (map_lookup(l->map, lower, l->value, sizeof(l->value)) != 1)
 		return false;
 	snprintf(l->key, sizeof(l->key), "%s", lower);

@@ -15,8 +15,7 @@
  *
  * Not the meaning of the values, nor which keys to try: see policy/access.c.
  */
-/* <config.h>, not "config.h": the latter would find policy/config.h. */
-#include <config.h>
+#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/ipaddr.h"
 #include "lib/xalloc.h"
@@ -164,7 +164,8 @@ map_reader_fetch(struct map_reader *r, char **why_r)
 	n = getline(&r->phys, &r->physcap, r->fp);
 	if (n < 0) {
 		if (ferror(r->fp)) {
-			*why_r = xasprintf("read error: %s", strerror(errno ? errno : EIO));
+			*why_r =
+			    xasprintf("read error: %s", strerror(errno ? errno : EIO));
 			return -1;
 		}
 		return 0;
@@ -215,7 +216,7 @@ map_reader_next(struct map_reader *r, char **line_r, unsigned *lineno_r, char **
 		if (map_isspace(r->phys[0]) && r->llen == 0) {
 			rc = -1;
 			*why_r = map_why(first, strlen(first),
-					 "continuation line without a line to continue");
+			                 "continuation line without a line to continue");
 			break;
 		}
 		if (r->llen == 0)
@@ -363,12 +364,12 @@ map_hash_destroy(void *impl)
 /* ---- Ordered rules, shared by cidr and regexp -------------------------- */
 
 struct map_rule {
-	bool is_if; /* "if pattern": no value; skip to `skip` unless it matches */
-	bool negate; /* "!pattern" */
-	size_t skip; /* for is_if: the index after the matching endif */
-	char *value; /* NULL for is_if */
+	bool is_if;      /* "if pattern": no value; skip to `skip` unless it matches */
+	bool negate;     /* "!pattern" */
+	size_t skip;     /* for is_if: the index after the matching endif */
+	char *value;     /* NULL for is_if */
 	struct cidr net; /* cidr tables */
-	regex_t *re; /* regexp tables */
+	regex_t *re;     /* regexp tables */
 };
 
 struct map_rules {
@@ -447,7 +448,7 @@ map_rules_push_if(struct map_rules *rs, unsigned lineno)
 {
 	rs->open = xgrow(rs->open, &rs->opencap, rs->nopen + 1, sizeof(*rs->open));
 	rs->openline =
-		xgrow(rs->openline, &rs->openlinecap, rs->nopen + 1, sizeof(*rs->openline));
+	    xgrow(rs->openline, &rs->openlinecap, rs->nopen + 1, sizeof(*rs->openline));
 	rs->open[rs->nopen] = rs->n;
 	rs->openline[rs->nopen++] = lineno;
 }
@@ -460,12 +461,13 @@ map_rule_tail(struct map_rule *r, const char *line, char *pend, char **why_r)
 	char *rest = map_trim(pend);
 
 	if (r->is_if && *rest != '\0') {
-		*why_r = map_why(rest, strlen(rest), "unexpected text after an if pattern");
+		*why_r =
+		    map_why(rest, strlen(rest), "unexpected text after an if pattern");
 		return -1;
 	}
 	if (!r->is_if && *rest == '\0') {
 		*why_r = map_why(line, (size_t)(pend - line),
-				 "missing value (expected \"pattern value\")");
+		                 "missing value (expected \"pattern value\")");
 		return -1;
 	}
 	if (!r->is_if)
@@ -477,7 +479,7 @@ map_rule_tail(struct map_rule *r, const char *line, char *pend, char **why_r)
  * an "endif" line. */
 static int
 map_rules_add(struct map_rules *rs, char *line, unsigned lineno, map_pattern_fn *parse,
-	      struct map_rule **added_r, char **why_r)
+              struct map_rule **added_r, char **why_r)
 {
 	struct map_rule r = {0};
 	char *p = line;
@@ -515,7 +517,7 @@ map_rules_finish(void *impl, unsigned *lineno_r, char **why_r)
  * match. */
 static const struct map_rule *
 map_rules_find(const struct map_rules *rs, map_match_fn *match, const void *subject,
-	       regmatch_t *pm)
+               regmatch_t *pm)
 {
 	size_t i = 0;
 
@@ -616,7 +618,7 @@ map_rx_flags(const char *start, char **p, int *cflags_r, char **why_r)
 			cflags ^= REG_NEWLINE;
 		else {
 			*why_r = map_why(start, (size_t)(*p - start) + 1,
-					 "unknown flag '%c' (use i, m or x)", **p);
+			                 "unknown flag '%c' (use i, m or x)", **p);
 			return -1;
 		}
 	}
@@ -626,7 +628,7 @@ map_rx_flags(const char *start, char **p, int *cflags_r, char **why_r)
 
 static int
 map_rx_compile(struct map_rule *r, const char *start, size_t len, const char *pattern,
-	       int cflags, char **why_r)
+               int cflags, char **why_r)
 {
 	char err[256];
 	int rc;
@@ -645,7 +647,7 @@ map_rx_compile(struct map_rule *r, const char *start, size_t len, const char *pa
 static int
 map_rx_pattern(struct map_rule *r, char **p, char **why_r)
 {
-	char *start = *p, *pattern, *close;
+	char *start = *p, *close, *pattern;
 	char delim;
 	int cflags, rc;
 
@@ -659,18 +661,18 @@ map_rx_pattern(struct map_rule *r, char **p, char **why_r)
 		*why_r = map_why(start, strlen(start), "expected /pattern/");
 		return -1;
 	}
-	pattern = *p + 1;
-	close = map_rx_close(pattern, delim);
+	close = map_rx_close(*p + 1, delim);
 	if (close == NULL) {
 		*why_r = map_why(start, strlen(start), "missing closing '%c'", delim);
 		return -1;
 	}
-	*close = '\0';
+	pattern = xstrndup(*p + 1, (size_t)(close - *p - 1));
 	*p = close + 1;
 	rc = map_rx_flags(start, p, &cflags, why_r);
 	if (rc == 0)
-		rc = map_rx_compile(r, start, (size_t)(*p - start), pattern, cflags, why_r);
-	*close = delim;
+		rc = map_rx_compile(r, start, (size_t)(*p - start), pattern, cflags,
+		                    why_r);
+	free(pattern);
 	return rc;
 }
 
@@ -709,7 +711,7 @@ map_rx_ref(const char **p)
  */
 static int
 map_rx_subst(const char *value, const char *key, const regmatch_t *pm,
-	     struct map_out *out, int *maxgroup_r, char **why_r)
+             struct map_out *out, int *maxgroup_r, char **why_r)
 {
 	const char *p = value;
 
@@ -727,7 +729,7 @@ map_rx_subst(const char *value, const char *key, const regmatch_t *pm,
 		n = map_rx_ref(&p);
 		if (n < 0) {
 			*why_r = map_why(dollar, strcspn(dollar, " \t"),
-					 "bad substitution (use $1 to $9, or $$ for $)");
+			                 "bad substitution (use $1 to $9, or $$ for $)");
 			return -1;
 		}
 		if (n > *maxgroup_r)
@@ -735,7 +737,8 @@ map_rx_subst(const char *value, const char *key, const regmatch_t *pm,
 		if (out != NULL && n == 0)
 			map_out_put(out, "$", 1);
 		else if (out != NULL && pm[n].rm_so >= 0)
-			map_out_put(out, key + pm[n].rm_so, (size_t)(pm[n].rm_eo - pm[n].rm_so));
+			map_out_put(out, key + pm[n].rm_so,
+			            (size_t)(pm[n].rm_eo - pm[n].rm_so));
 	}
 	return 0;
 }
@@ -749,15 +752,16 @@ map_rx_check_value(const struct map_rule *r, char **why_r)
 	if (map_rx_subst(r->value, NULL, NULL, NULL, &maxgroup, why_r) < 0)
 		return -1;
 	if (maxgroup > 0 && r->negate) {
-		*why_r = map_why(r->value, strlen(r->value),
-				 "$%d in the value of a negated pattern, which has no groups",
-				 maxgroup);
+		*why_r =
+		    map_why(r->value, strlen(r->value),
+		            "$%d in the value of a negated pattern, which has no groups",
+		            maxgroup);
 		return -1;
 	}
 	if ((size_t)maxgroup > r->re->re_nsub) {
 		*why_r = map_why(r->value, strlen(r->value),
-				 "$%d but the pattern has only %zu group(s)", maxgroup,
-				 r->re->re_nsub);
+		                 "$%d but the pattern has only %zu group(s)", maxgroup,
+		                 r->re->re_nsub);
 		return -1;
 	}
 	return 0;
@@ -802,12 +806,12 @@ map_rx_lookup(const void *impl, const char *key, char *buf, size_t len)
 /* ---- The table of backends, and the public functions -------------------- */
 
 static const struct map_type map_types[] = {
-	{"cidr", map_rules_create, map_cidr_add, map_rules_finish, map_cidr_lookup,
-	 map_rules_destroy},
-	{"texthash", map_hash_create, map_hash_add, map_hash_finish, map_hash_lookup,
-	 map_hash_destroy},
-	{"regexp", map_rules_create, map_rx_add, map_rules_finish, map_rx_lookup,
-	 map_rules_destroy},
+    {"cidr", map_rules_create, map_cidr_add, map_rules_finish, map_cidr_lookup,
+     map_rules_destroy},
+    {"texthash", map_hash_create, map_hash_add, map_hash_finish, map_hash_lookup,
+     map_hash_destroy},
+    {"regexp", map_rules_create, map_rx_add, map_rules_finish, map_rx_lookup,
+     map_rules_destroy},
 };
 
 static const struct map_type *
@@ -820,7 +824,8 @@ map_type_find(const char *spec, const char **path_r)
 	for (size_t i = 0; i < sizeof(map_types) / sizeof(map_types[0]); i++) {
 		size_t n = strlen(map_types[i].name);
 
-		if ((size_t)(colon - spec) == n && strncmp(spec, map_types[i].name, n) == 0) {
+		if ((size_t)(colon - spec) == n &&
+		    strncmp(spec, map_types[i].name, n) == 0) {
 			*path_r = colon + 1;
 			return &map_types[i];
 		}
@@ -847,7 +852,7 @@ map_load(struct map *m, FILE *fp, const char *path, char **error_r)
 		rc = m->type->finish(m->impl, &lineno, &why);
 	if (rc < 0)
 		*error_r = lineno > 0 ? xasprintf("%s, line %u: %s", path, lineno, why)
-				      : xasprintf("%s: %s", path, why);
+		                      : xasprintf("%s: %s", path, why);
 	free(why);
 	free(r.phys);
 	free(r.logical);
@@ -865,9 +870,10 @@ map_open(const char *spec, char **error_r)
 	*error_r = NULL;
 	type = map_type_find(spec, &path);
 	if (type == NULL) {
-		*error_r = xasprintf("\"%s\": unknown table type (use cidr:, texthash: or "
-				     "regexp:)",
-				     spec);
+		*error_r =
+		    xasprintf("\"%s\": unknown table type (use cidr:, texthash: or "
+		              "regexp:)",
+		              spec);
 		return NULL;
 	}
 	if (*path == '\0') {

@@ -118,12 +118,13 @@ testutil_repeat(char ch, size_t n)
 
 static TESTUTIL_UNUSED void
 testutil_assert_substring(const char *haystack, const char *needle, const char *file,
-			  int line)
+                          int line)
 {
 	if (haystack == NULL)
 		testutil_fail(file, line, "NULL does not contain \"%s\"", needle);
 	else if (strstr(haystack, needle) == NULL)
-		testutil_fail(file, line, "\"%s\" does not contain \"%s\"", haystack, needle);
+		testutil_fail(file, line, "\"%s\" does not contain \"%s\"", haystack,
+		              needle);
 }
 
 /* Fail unless the string haystack contains needle. */
