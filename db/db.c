@@ -245,8 +245,11 @@ db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
 	sqlite3_busy_timeout(db, DB_OPEN_BUSY_TIMEOUT_MS);
 	if (db_set_wal(db, path, error_r) < 0)
 		goto fail;
-	if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) !=
-	    SQLITE_OK) {
+	/* journal_size_limit: a WAL that grew during a long read shrinks
+	 * back at the next checkpoint instead of keeping its largest size. */
+	if (sqlite3_exec(db,
+	                 "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864",
+	                 NULL, NULL, NULL) != SQLITE_OK) {
 		db_fail(db, path, "setting synchronous=NORMAL", error_r);
 		goto fail;
 	}

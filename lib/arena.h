@@ -17,7 +17,7 @@ void *arena_alloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Bytes handed out so far (for statistics and tests). */
 size_t arena_used(const struct arena *a);
 /* Free the arena and everything allocated from it. NULL is allowed. */

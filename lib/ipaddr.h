@@ -16,13 +16,13 @@
 #define IPADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
 
 struct ipaddr {
-	int family; /* AF_INET or AF_INET6; 0 means "no address" */
+	int family;    /* AF_INET or AF_INET6; 0 means "no address" */
 	uint8_t a[16]; /* network byte order; IPv4 uses the first 4 bytes */
 };
 
 struct cidr {
 	struct ipaddr net; /* host bits are zero */
-	unsigned prefix; /* 0..32 for IPv4, 0..128 for IPv6 */
+	unsigned prefix;   /* 0..32 for IPv4, 0..128 for IPv6 */
 };
 
 /* A list of networks, as internal_networks. Owned by its creator. */
@@ -55,8 +55,7 @@ bool cidr_match(const struct cidr *c, const struct ipaddr *ip);
 /* Parse a comma/space separated list of networks into *list_r (which the
  * caller frees with cidr_list_free). Returns 0, or -1 with a reason that
  * names the bad element. */
-int cidr_list_parse(const char *text, struct cidr_list *list_r, char *err,
-		    size_t errlen);
+int cidr_list_parse(const char *text, struct cidr_list *list_r, char *err, size_t errlen);
 bool cidr_list_match(const struct cidr_list *list, const struct ipaddr *ip);
 void cidr_list_free(struct cidr_list *list);
 

@@ -47,22 +47,22 @@ vlog(int prio, int errnum, const char *fmt, va_list ap)
 		syslog(prio, "%s", msg);
 		return;
 	}
-	static const char *const names[] = {"emerg", "alert", "crit", "error",
-					    "warning", "notice", "info", "debug"};
+	static const char *const names[] = {"emerg",   "alert",  "crit", "error",
+	                                    "warning", "notice", "info", "debug"};
 	flockfile(stderr);
 	fprintf(stderr, "%s: %s: %s\n", log_ident, names[prio & 7], msg);
 	funlockfile(stderr);
 }
 
-#define LOG_FN(name, prio, with_errno)                                       \
-	void name(const char *fmt, ...)                                      \
-	{                                                                    \
-		int saved = errno;                                           \
-		va_list ap;                                                  \
-		va_start(ap, fmt);                                           \
-		vlog(prio, with_errno ? saved : 0, fmt, ap);                 \
-		va_end(ap);                                                  \
-		errno = saved;                                               \
+#define LOG_FN(name, prio, with_errno)                                                   \
+	void name(const char *fmt, ...)                                                  \
+	{                                                                                \
+		int saved = errno;                                                       \
+		va_list ap;                                                              \
+		va_start(ap, fmt);                                                       \
+		vlog(prio, with_errno ? saved : 0, fmt, ap);                             \
+		va_end(ap);                                                              \
+		errno = saved;                                                           \
 	}
 
 LOG_FN(log_info, LOG_INFO, 0)

@@ -78,7 +78,7 @@ get_session(SMFICTX *ctx)
 		atomic_fetch_add(&active, 1);
 		smfi_setpriv(ctx, s);
 		session_note(s, STAGE_CONNECT, "input", CHECK_FAIL,
-			     "stage before connect: client unknown");
+		             "stage before connect: client unknown");
 	}
 	return s;
 }
@@ -87,7 +87,7 @@ get_session(SMFICTX *ctx)
  * characters. Notes a check row saying what was wrong. */
 static char *
 take_input(struct session *s, struct arena *a, enum stage stage, const char *what,
-	   const char *text)
+           const char *text)
 {
 	char clean[INPUT_MAX + 1], why[160];
 	size_t len = strlen(text);
@@ -96,10 +96,10 @@ take_input(struct session *s, struct arena *a, enum stage stage, const char *wha
 		return arena_strdup(a, text);
 	str_sanitize(clean, sizeof(clean), text);
 	snprintf(why, sizeof(why), "%s has %s; %zu bytes, kept %zu", what,
-		 str_has_ctl(text) ? "control characters" : "over 512 bytes", len,
-		 strlen(clean));
+	         str_has_ctl(text) ? "control characters" : "over 512 bytes", len,
+	         strlen(clean));
 	log_warnx("conn %lld: malformed %s from [%s]: %s", (long long)s->id, what,
-		  s->facts.client_addr, why);
+	          s->facts.client_addr, why);
 	session_note(s, stage, "input", CHECK_FAIL, why);
 	return arena_strdup(a, clean);
 }
@@ -133,20 +133,21 @@ answer(SMFICTX *ctx, struct session *s, const struct verdict *v)
 	snprintf(code, sizeof(code), "%u", v->code);
 	if (smfi_setreply(ctx, code, (char *)v->xcode, (char *)v->text) != MI_SUCCESS)
 		log_warnx("conn %lld: smfi_setreply refused \"%s\"", (long long)s->id,
-			  reply_format(v, line, sizeof(line)));
+		          reply_format(v, line, sizeof(line)));
 	log_info("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s> helo=<%s>",
-		 s->msg && s->msg->queue_id ? s->msg->queue_id : "NOQUEUE",
-		 v->kind == VERDICT_REJECT ? "reject" : "defer", stage_name(v->stage),
-		 s->facts.client_name ? s->facts.client_name : "unknown", s->facts.client_addr,
-		 reply_format(v, line, sizeof(line)), s->facts.sender ? s->facts.sender : "",
-		 s->facts.rcpt ? s->facts.rcpt : "", s->helo ? s->helo : "");
+	         s->msg && s->msg->queue_id ? s->msg->queue_id : "NOQUEUE",
+	         v->kind == VERDICT_REJECT ? "reject" : "defer", stage_name(v->stage),
+	         s->facts.client_name ? s->facts.client_name : "unknown",
+	         s->facts.client_addr, reply_format(v, line, sizeof(line)),
+	         s->facts.sender ? s->facts.sender : "",
+	         s->facts.rcpt ? s->facts.rcpt : "", s->helo ? s->helo : "");
 	return v->kind == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-	     unsigned long *pf3)
+             unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+             unsigned long *pf3)
 {
 	(void)f1;
 	(void)f2;
@@ -156,7 +157,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "j {daemon_name} {client_ptr} {client_port}");
+		smfi_setsymlist(ctx, SMFIM_CONNECT,
+		                "j {daemon_name} {client_ptr} {client_port}");
 		smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen} {auth_type}");
 		smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {auth_authen}");
 		smfi_setsymlist(ctx, SMFIM_DATA, "i");
@@ -179,19 +181,20 @@ set_client(struct session *s, const char *hostname, const struct sockaddr *sa)
 	else if (sa != NULL && sa->sa_family == AF_INET6)
 		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
 	if (hostname != NULL && hostname[0] != '[' && strcmp(hostname, "unknown") != 0)
-		f->client_name = take_input(s, s->arena, STAGE_CONNECT, "client name", hostname);
+		f->client_name =
+		    take_input(s, s->arena, STAGE_CONNECT, "client name", hostname);
 	/* Postfix's cleanup presents local submissions as localhost[127.0.0.1]:0. */
 	f->local_submission = port == 0 && f->client_name != NULL &&
-			      strcmp(f->client_name, "localhost") == 0 &&
-			      strcmp(f->client_addr, "127.0.0.1") == 0;
+	                      strcmp(f->client_name, "localhost") == 0 &&
+	                      strcmp(f->client_addr, "127.0.0.1") == 0;
 	struct db_connection_row row = {
-		.id = s->id,
-		.time = clock_now(),
-		.client_addr = f->client_addr,
-		.client_port = port,
-		.client_name = hostname,
-		.daemon_name = f->daemon_name,
-		.bypass = policy_bypass_reason(s->cfg, f),
+	    .id = s->id,
+	    .time = clock_now(),
+	    .client_addr = f->client_addr,
+	    .client_port = port,
+	    .client_name = hostname,
+	    .daemon_name = f->daemon_name,
+	    .bypass = policy_bypass_reason(s->cfg, f),
 	};
 	db_log_connection(s->log, &row);
 }
@@ -234,7 +237,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	struct verdict v;
 
 	m->sender = take_input(s, m->arena, STAGE_MAIL, "sender",
-			       strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
+	                       strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
 	m->auth = auth ? take_input(s, m->arena, STAGE_MAIL, "auth name", auth) : NULL;
 	m->queue_id = qid ? take_input(s, m->arena, STAGE_MAIL, "queue id", qid) : NULL;
 	s->facts.sender = m->sender;
@@ -250,8 +253,9 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	struct session *s = get_session(ctx);
 	struct message *m = session_message(s);
 	struct verdict v;
-	const char *rcpt = take_input(s, m->arena, STAGE_RCPT, "recipient",
-				      strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
+	const char *rcpt =
+	    take_input(s, m->arena, STAGE_RCPT, "recipient",
+	               strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
 
 	s->facts.rcpt = rcpt;
 	session_policy(s, STAGE_RCPT, &v);
@@ -325,8 +329,8 @@ cb_eom(SMFICTX *ctx)
 	session_policy(s, STAGE_EOM, &v);
 	sfsistat rc = answer(ctx, s, &v);
 	session_end_message(s, v.kind == VERDICT_REJECT  ? "reject"
-			       : v.kind == VERDICT_DEFER ? "defer"
-							 : "accept");
+	                       : v.kind == VERDICT_DEFER ? "defer"
+	                                                 : "accept");
 	return rc;
 }
 
@@ -354,20 +358,20 @@ cb_close(SMFICTX *ctx)
 }
 
 struct smfiDesc filter_desc = {
-	.xxfi_name = "postern",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
-	.xxfi_connect = cb_connect,
-	.xxfi_helo = cb_helo,
-	.xxfi_envfrom = cb_envfrom,
-	.xxfi_envrcpt = cb_envrcpt,
-	.xxfi_header = cb_header,
-	.xxfi_eoh = cb_eoh,
-	.xxfi_body = cb_body,
-	.xxfi_eom = cb_eom,
-	.xxfi_abort = cb_abort,
-	.xxfi_close = cb_close,
-	.xxfi_unknown = NULL,
-	.xxfi_data = cb_data,
-	.xxfi_negotiate = cb_negotiate,
+    .xxfi_name = "postern",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+    .xxfi_connect = cb_connect,
+    .xxfi_helo = cb_helo,
+    .xxfi_envfrom = cb_envfrom,
+    .xxfi_envrcpt = cb_envrcpt,
+    .xxfi_header = cb_header,
+    .xxfi_eoh = cb_eoh,
+    .xxfi_body = cb_body,
+    .xxfi_eom = cb_eom,
+    .xxfi_abort = cb_abort,
+    .xxfi_close = cb_close,
+    .xxfi_unknown = NULL,
+    .xxfi_data = cb_data,
+    .xxfi_negotiate = cb_negotiate,
 };

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +43,12 @@ static volatile sig_atomic_t stop_requested;
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: postern [-fnV] [-c config]\n"
-			"  -c FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
-			"  -f       stay in the foreground and log to stderr\n"
-			"  -n       check the configuration, print the effective settings\n"
-			"  -V       print the version\n");
+	fprintf(stderr,
+	        "usage: postern [-fnV] [-c config]\n"
+	        "  -c FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+	        "  -f       stay in the foreground and log to stderr\n"
+	        "  -n       check the configuration, print the effective settings\n"
+	        "  -V       print the version\n");
 }
 
 /* Built-in defaults when no -c was given and the default file is absent. */
@@ -91,8 +93,9 @@ wake_listener(const char *spec)
 		if (colon == NULL)
 			return;
 		snprintf(port, sizeof(port), "%.*s",
-			 (int)((at ? at : spec + strlen(spec)) - colon - 1), colon + 1);
-		if (at != NULL && strcmp(at + 1, "0.0.0.0") != 0 && strcmp(at + 1, "::") != 0)
+		         (int)((at ? at : spec + strlen(spec)) - colon - 1), colon + 1);
+		if (at != NULL && strcmp(at + 1, "0.0.0.0") != 0 &&
+		    strcmp(at + 1, "::") != 0)
 			snprintf(host, sizeof(host), "%s", at + 1);
 		if (getaddrinfo(host, port, &hints, &res) != 0)
 			return;
@@ -102,6 +105,56 @@ wake_listener(const char *spec)
 	}
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Wakes libmilter's listener until smfi_stop() has returned: smfi_stop
+ * waits for the listener's mutex, which the listener holds inside a
+ * select() of up to 5 s, and only a new connection ends that select. */
+struct waker {
+	const char *socket;
+	atomic_bool done;
+};
+
+static void *
+waker_thread(void *arg)
+{
+	struct waker *w = arg;
+	struct timespec pause = {0, 20 * 1000 * 1000};
+
+	while (!atomic_load(&w->done)) {
+		wake_listener(w->socket);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
+static void
+stop_listener(const struct config *cfg)
+{
+	struct waker w = {.socket = cfg->socket};
+	pthread_t tid;
+	bool waking = pthread_create(&tid, NULL, waker_thread, &w) == 0;
+
+	smfi_stop();
+	atomic_store(&w.done, true);
+	if (waking)
+		pthread_join(tid, NULL);
+}
+
+static void
+reload_config(void)
+{
+	struct config *cur = filter_config(), *next;
+	char *error = NULL;
+
+	if ((next = config_load(cur->path, &error)) == NULL) {
+		log_errx("reload refused, keeping the running configuration: %s", error);
+		free(error);
+	} else {
+		filter_set_config(next);
+		log_info("configuration reloaded");
+	}
+	config_unref(cur);
 }
 
 /* The filter process's control thread: SIGUSR1 reloads, SIGUSR2 stops. */
@@ -114,27 +167,17 @@ control_thread(void *arg)
 	for (;;) {
 		if (sigwait(set, &sig) != 0)
 			continue;
-		if (sig == SIGUSR2) {
-			struct config *cfg = filter_config();
-			stop_requested = 1;
-			log_info("stopping: no new connections, finishing %u in flight",
-				 filter_active());
-			smfi_stop();
-			wake_listener(cfg->socket);
-			config_unref(cfg);
-			return NULL;
+		if (sig == SIGUSR1) {
+			reload_config();
+			continue;
 		}
-		struct config *cur = filter_config();
-		char *error = NULL;
-		struct config *next = config_load(cur->path, &error);
-		if (next == NULL) {
-			log_errx("reload refused, keeping the running configuration: %s", error);
-			free(error);
-		} else {
-			filter_set_config(next);
-			log_info("configuration reloaded");
-		}
-		config_unref(cur);
+		struct config *cfg = filter_config();
+		stop_requested = 1;
+		log_info("stopping: no new connections, finishing %u in flight",
+			 filter_active());
+		stop_listener(cfg);
+		config_unref(cfg);
+		return NULL;
 	}
 }
 
@@ -142,7 +185,8 @@ static void
 report_lost(void *arg, uint64_t lost, const char *reason)
 {
 	(void)arg;
-	log_errx("verdict log: %llu rows lost so far: %s", (unsigned long long)lost, reason);
+	log_errx("verdict log: %llu rows lost so far: %s", (unsigned long long)lost,
+	         reason);
 }
 
 /* Wait for the connections in flight, at most shutdown_timeout. */
@@ -187,8 +231,8 @@ filter_main(struct config *cfg)
 	filter_set_config(NULL);
 	db_log_flush(filter_log);
 	db_log_get_stats(filter_log, &st);
-	log_info("verdict log: %llu rows written, %llu lost", (unsigned long long)st.written,
-		 (unsigned long long)st.lost);
+	log_info("verdict log: %llu rows written, %llu lost",
+	         (unsigned long long)st.written, (unsigned long long)st.lost);
 	db_log_stop(filter_log);
 	if (rc != MI_SUCCESS) {
 		log_errx("libmilter stopped with an error");
@@ -236,7 +280,8 @@ prepare_database(const struct config *cfg, const struct passwd *pw)
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0750) == 0 && pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+		if (mkdir(dir, 0750) == 0 && pw != NULL &&
+		    chown(dir, pw->pw_uid, pw->pw_gid) < 0)
 			log_err("chown %s", dir);
 	}
 	free(dir);
@@ -271,7 +316,8 @@ open_socket(const struct config *cfg, const struct passwd *pw)
 		return -1;
 	}
 	if (smfi_opensocket(true) != MI_SUCCESS) {
-		log_errx("socket = %s: cannot listen (in use, or no permission?)", cfg->socket);
+		log_errx("socket = %s: cannot listen (in use, or no permission?)",
+		         cfg->socket);
 		return -1;
 	}
 	if (path != NULL && pw != NULL && chown(path, pw->pw_uid, pw->pw_gid) < 0)
@@ -289,19 +335,21 @@ resolve_user(const struct config *cfg, struct passwd **pw_r)
 		if (strcmp(cfg->user, "root") != 0 && getpwnam(cfg->user) != NULL &&
 		    getpwnam(cfg->user)->pw_uid != geteuid())
 			log_info("not started as root: running as uid %ld, not user %s",
-				 (long)geteuid(), cfg->user);
+			         (long)geteuid(), cfg->user);
 		return 0;
 	}
 	struct passwd *pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		log_errx("user = %s: no such user (create it with \"adduser --system --group "
-			 "%s\", or set user)",
-			 cfg->user, cfg->user);
+		log_errx(
+		    "user = %s: no such user (create it with \"adduser --system --group "
+		    "%s\", or set user)",
+		    cfg->user, cfg->user);
 		return -1;
 	}
 	if (pw->pw_uid == 0 && strcmp(cfg->user, "root") != 0) {
-		log_errx("user = %s has uid 0: refusing to run as root unless user = root",
-			 cfg->user);
+		log_errx(
+		    "user = %s has uid 0: refusing to run as root unless user = root",
+		    cfg->user);
 		return -1;
 	}
 	if (pw->pw_uid == 0)
@@ -341,8 +389,8 @@ check_database_access(const struct config *cfg)
 		*(slash == dir ? slash + 1 : slash) = '\0';
 	if (access(slash != NULL ? dir : ".", W_OK) < 0) {
 		log_errx("database directory %s is not writable by uid %ld (SQLite keeps "
-			 "its -wal and -shm files there): give it to the daemon's user",
-			 slash != NULL ? dir : ".", (long)geteuid());
+		         "its -wal and -shm files there): give it to the daemon's user",
+		         slash != NULL ? dir : ".", (long)geteuid());
 		rc = -1;
 	} else if (db_migrate(cfg->database, &error) < 0) {
 		log_errx("database %s: %s", cfg->database, error);
@@ -445,7 +493,7 @@ main(int argc, char **argv)
 	    check_database_access(cfg) < 0)
 		return 1;
 	log_info("postern %s starting, config %s", PACKAGE_VERSION,
-		 cfg->path ? cfg->path : "(built-in defaults)");
+	         cfg->path ? cfg->path : "(built-in defaults)");
 	rc = supervisor_run(&cfg, filter_main);
 	if (cfg->pid_file[0] != '\0')
 		(void)unlink(cfg->pid_file);

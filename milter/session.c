@@ -53,20 +53,20 @@ write_message_row(struct session *s, struct message *m, const char *action)
 		stage = "abort";
 	}
 	struct db_message_row row = {
-		.id = m->id,
-		.conn_id = s->id,
-		.time = m->time,
-		.queue_id = m->queue_id,
-		.helo = s->helo,
-		.sender = m->sender ? m->sender : "",
-		.recipients = m->rcpts ? m->rcpts : "",
-		.rejected_recipients = m->rejected ? m->rejected : "",
-		.auth = m->auth,
-		.size = m->size,
-		.action = action,
-		.reply = r,
-		.stage = stage,
-		.ms = (int64_t)(clock_ms() - m->t0),
+	    .id = m->id,
+	    .conn_id = s->id,
+	    .time = m->time,
+	    .queue_id = m->queue_id,
+	    .helo = s->helo,
+	    .sender = m->sender ? m->sender : "",
+	    .recipients = m->rcpts ? m->rcpts : "",
+	    .rejected_recipients = m->rejected ? m->rejected : "",
+	    .auth = m->auth,
+	    .size = m->size,
+	    .action = action,
+	    .reply = r,
+	    .stage = stage,
+	    .ms = (int64_t)(clock_ms() - m->t0),
 	};
 	db_log_message(s->log, &row);
 }
@@ -122,21 +122,22 @@ report_row(void *arg, const struct check_report *r)
 	struct session *s = arg;
 	bool conn_stage = r->stage == STAGE_CONNECT || r->stage == STAGE_HELO;
 	struct db_check_row row = {
-		.conn_id = s->id,
-		.msg_id = (s->msg != NULL && !conn_stage) ? s->msg->id : 0,
-		.time = clock_now(),
-		.stage = stage_name(r->stage),
-		.name = r->name,
-		.result = check_result_name(r->result),
-		.action = r->action,
-		.detail = r->detail,
-		.ms = r->ms,
+	    .conn_id = s->id,
+	    .msg_id = (s->msg != NULL && !conn_stage) ? s->msg->id : 0,
+	    .time = clock_now(),
+	    .stage = stage_name(r->stage),
+	    .name = r->name,
+	    .result = check_result_name(r->result),
+	    .action = r->action,
+	    .detail = r->detail,
+	    .ms = r->ms,
 	};
 	db_log_check(s->log, &row);
 	if (strcmp(r->action, "warn") == 0)
-		log_info("conn %lld: warn: %s at %s from %s[%s]: %s", (long long)s->id, r->name,
-			 row.stage, s->facts.client_name ? s->facts.client_name : "unknown",
-			 s->facts.client_addr, r->detail ? r->detail : "");
+		log_info("conn %lld: warn: %s at %s from %s[%s]: %s", (long long)s->id,
+		         r->name, row.stage,
+		         s->facts.client_name ? s->facts.client_name : "unknown",
+		         s->facts.client_addr, r->detail ? r->detail : "");
 }
 
 void
@@ -155,7 +156,7 @@ session_policy(struct session *s, enum stage stage, struct verdict *v_r)
 
 void
 session_note(struct session *s, enum stage stage, const char *name,
-	     enum check_result result, const char *detail)
+             enum check_result result, const char *detail)
 {
 	struct check_report r = {stage, name, result, "none", detail, 0};
 	report_row(s, &r);

@@ -28,11 +28,11 @@ struct message {
 	char *sender;
 	char *auth;
 	char *queue_id;
-	char *rcpts; /* accepted, comma separated (heap) */
+	char *rcpts;    /* accepted, comma separated (heap) */
 	char *rejected; /* rejected, comma separated (heap) */
 	unsigned naccepted;
 	int64_t size;
-	bool decided; /* a verdict ended it (reject at DATA/EOM) */
+	bool decided;               /* a verdict ended it (reject at DATA/EOM) */
 	struct verdict last_reject; /* the last rejection given */
 	bool have_reject;
 };
@@ -62,7 +62,7 @@ void session_end_message(struct session *s, const char *action);
 void session_policy(struct session *s, enum stage stage, struct verdict *v_r);
 /* A check row of the adapter's own (bad input, internal errors). */
 void session_note(struct session *s, enum stage stage, const char *name,
-		  enum check_result result, const char *detail);
+                  enum check_result result, const char *detail);
 /* End any message and free everything. NULL is allowed. */
 void session_free(struct session *s);
 

@@ -49,13 +49,13 @@ reload(struct config **cfg, pid_t child)
 	    strcmp(next->database, (*cfg)->database) != 0 ||
 	    strcmp(next->user, (*cfg)->user) != 0)
 		log_warnx("socket, database and user changes take effect at the next "
-			  "restart");
+		          "restart");
 	config_unref(*cfg);
 	*cfg = next;
 	if (child > 0)
 		kill(child, SIGUSR1);
 	log_info("configuration %s checked, filter process reloading",
-		 (*cfg)->path ? (*cfg)->path : "(built-in defaults)");
+	         (*cfg)->path ? (*cfg)->path : "(built-in defaults)");
 }
 
 /* May another restart happen now? Keeps the last restart times. */
@@ -108,7 +108,7 @@ supervisor_run(struct config **cfg, filter_main_fn *filter_main)
 			reload(cfg, child);
 		} else if (sig < 0 && stopping && time(NULL) > stop_deadline) {
 			log_errx("filter process %ld did not stop in time, killing it",
-				 (long)child);
+			         (long)child);
 			kill(child, SIGKILL);
 		}
 		if (waitpid(child, &status, WNOHANG) != child)
@@ -126,23 +126,24 @@ supervisor_run(struct config **cfg, filter_main_fn *filter_main)
 			return 1;
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == FILTER_EXIT_SIGNALLED) {
-			log_warnx("filter process was stopped by a signal sent to it directly; "
-				  "restarting it (signal the supervisor instead)");
+			log_warnx(
+			    "filter process was stopped by a signal sent to it directly; "
+			    "restarting it (signal the supervisor instead)");
 		} else {
 			if (WIFSIGNALED(status))
-				log_errx("filter process %ld died on signal %d", (long)child,
-					 WTERMSIG(status));
+				log_errx("filter process %ld died on signal %d",
+				         (long)child, WTERMSIG(status));
 			else
-				log_errx("filter process %ld exited with status %d", (long)child,
-					 WEXITSTATUS(status));
+				log_errx("filter process %ld exited with status %d",
+				         (long)child, WEXITSTATUS(status));
 			if (!(*cfg)->auto_restart) {
 				log_errx("auto_restart = no: giving up");
 				return 1;
 			}
 			if (!restart_allowed(*cfg, restarts, &nrestarts)) {
 				log_errx("auto_restart_rate %u/%us reached: giving up",
-					 (*cfg)->auto_restart_count,
-					 (*cfg)->auto_restart_window);
+				         (*cfg)->auto_restart_count,
+				         (*cfg)->auto_restart_window);
 				return 1;
 			}
 		}

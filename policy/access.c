@@ -19,7 +19,7 @@
 
 struct lookup {
 	const struct map *map;
-	bool partial; /* texthash: parent domains and address prefixes */
+	bool partial;      /* texthash: parent domains and address prefixes */
 	char key[KEY_MAX]; /* the key that matched */
 	char value[VALUE_MAX];
 };
@@ -108,7 +108,7 @@ static const char *
 fact_for(enum access_what what, const struct facts *f, enum reply_object *obj_r)
 {
 	static const enum reply_object objs[] = {OBJ_CLIENT, OBJ_HELO, OBJ_SENDER,
-						 OBJ_RECIPIENT};
+	                                         OBJ_RECIPIENT};
 	*obj_r = objs[what];
 	switch (what) {
 	case ACCESS_CLIENT:
@@ -125,7 +125,7 @@ fact_for(enum access_what what, const struct facts *f, enum reply_object *obj_r)
 
 static bool
 lookup_facts(struct lookup *l, enum access_what what, const struct facts *f,
-	     const char *fact)
+             const char *fact)
 {
 	if (what == ACCESS_CLIENT)
 		return (f->client_name != NULL && try_domain(l, f->client_name)) ||
@@ -152,10 +152,11 @@ split_action(char *value, char *word, size_t wlen)
 
 enum check_result
 access_check(const struct config *cfg, const struct map *map, enum access_what what,
-	     const struct facts *f, struct verdict *v, int *warn_r, char *detail,
-	     size_t dlen)
+             const struct facts *f, struct verdict *v, int *warn_r, char *detail,
+             size_t dlen)
 {
-	struct lookup l = {.map = map, .partial = str_has_prefix(map_name(map), "texthash:")};
+	struct lookup l = {.map = map,
+	                   .partial = str_has_prefix(map_name(map), "texthash:")};
 	enum reply_object obj;
 	const char *fact = fact_for(what, f, &obj), *text;
 	char word[32];
@@ -172,8 +173,8 @@ access_check(const struct config *cfg, const struct map *map, enum access_what w
 	}
 	snprintf(detail, dlen, "%s: %s=%s", map_name(map), l.key, l.value);
 	text = split_action(l.value, word, sizeof(word));
-	if (strcmp(word, "OK") == 0 || (word[0] && strspn(word, "0123456789") == strlen(word) &&
-					 *text == '\0')) {
+	if (strcmp(word, "OK") == 0 ||
+	    (word[0] && strspn(word, "0123456789") == strlen(word) && *text == '\0')) {
 		v->kind = VERDICT_PERMIT;
 		return CHECK_PASS;
 	}
@@ -181,12 +182,12 @@ access_check(const struct config *cfg, const struct map *map, enum access_what w
 		return CHECK_PASS;
 	if (strcmp(word, "REJECT") == 0) {
 		reply_set(v, f, obj, cfg->access_map_reject_code, NULL,
-			  *text ? text : "Access denied");
+		          *text ? text : "Access denied");
 		return CHECK_FAIL;
 	}
 	if (strcmp(word, "DEFER") == 0) {
 		reply_set(v, f, obj, cfg->access_map_defer_code, NULL,
-			  *text ? text : "Access denied");
+		          *text ? text : "Access denied");
 		return CHECK_FAIL;
 	}
 	if (strcmp(word, "WARN") == 0) {
@@ -195,12 +196,13 @@ access_check(const struct config *cfg, const struct map *map, enum access_what w
 	}
 	if (strlen(word) == 3 && (word[0] == '4' || word[0] == '5') &&
 	    strspn(word, "0123456789") == 3) {
-		reply_set(v, f, obj, (unsigned)atoi(word), NULL, *text ? text : "Access denied");
+		reply_set(v, f, obj, (unsigned)atoi(word), NULL,
+		          *text ? text : "Access denied");
 		return CHECK_FAIL;
 	}
 	/* Postfix answers an unknown action with a configuration error. */
 	snprintf(detail, dlen, "%s: %s=%s: unknown action \"%s\"", map_name(map), l.key,
-		 l.value, word);
+	         l.value, word);
 	v->kind = VERDICT_DEFER;
 	v->code = 451;
 	snprintf(v->xcode, sizeof(v->xcode), "4.3.5");

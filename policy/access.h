@@ -31,7 +31,8 @@ enum access_what { ACCESS_CLIENT, ACCESS_HELO, ACCESS_SENDER, ACCESS_RECIPIENT }
  * CHECK_FAIL with v_r DUNNO and *warn_r set. detail gets "key=value" or
  * "no match". A missing fact (no HELO yet) gives CHECK_SKIP. */
 enum check_result access_check(const struct config *cfg, const struct map *map,
-			       enum access_what what, const struct facts *f,
-			       struct verdict *v_r, int *warn_r, char *detail, size_t dlen);
+                               enum access_what what, const struct facts *f,
+                               struct verdict *v_r, int *warn_r, char *detail,
+                               size_t dlen);
 
 #endif

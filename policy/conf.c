@@ -29,7 +29,7 @@ struct key {
 	enum key_type type;
 	const char *def;
 	size_t off; /* offset of the field in struct config */
-	int arg; /* KT_RLIST: the list; KT_CODE: the code class (4, 5 or 0 = any) */
+	int arg;    /* KT_RLIST: the list; KT_CODE: the code class (4, 5 or 0 = any) */
 };
 
 #define F(field) offsetof(struct config, field)
@@ -37,27 +37,27 @@ struct key {
 
 /* The documentation of each key lives in doc/postern.conf.5. */
 static const struct key keys[] = {
-	{"socket", KT_STRING, "inet:8895@127.0.0.1", F(socket), 0},
-	{"database", KT_STRING, DATABASE_DEFAULT_PATH, F(database), 0},
-	{"user", KT_STRING, "postern", F(user), 0},
-	{"pid_file", KT_STRING, "", F(pid_file), 0},
-	{"auto_restart", KT_BOOL, "yes", F(auto_restart), 0},
-	{"auto_restart_rate", KT_RATE, "10/1h", F(auto_restart_count), 0},
-	{"shutdown_timeout", KT_TIME, "30s", F(shutdown_timeout), 0},
-	{"myhostname", KT_STRING, "", F(myhostname), 0},
-	{"authserv_id", KT_STRING, "$myhostname", F(authserv_id), 0},
-	{"internal_networks", KT_NETLIST, "127.0.0.0/8 [::1]/128", F(internal_networks), 0},
-	{"delay_reject", KT_BOOL, "yes", F(delay_reject), 0},
-	{"soft_bounce", KT_BOOL, "no", F(soft_bounce), 0},
-	{"client_restrictions", KT_RLIST, "", LIST(RL_CLIENT), RL_CLIENT},
-	{"helo_restrictions", KT_RLIST, "", LIST(RL_HELO), RL_HELO},
-	{"sender_restrictions", KT_RLIST, "", LIST(RL_SENDER), RL_SENDER},
-	{"recipient_restrictions", KT_RLIST, "", LIST(RL_RECIPIENT), RL_RECIPIENT},
-	{"data_restrictions", KT_RLIST, "", LIST(RL_DATA), RL_DATA},
-	{"reject_code", KT_CODE, "554", F(reject_code), 5},
-	{"defer_code", KT_CODE, "450", F(defer_code), 4},
-	{"access_map_reject_code", KT_CODE, "554", F(access_map_reject_code), 5},
-	{"access_map_defer_code", KT_CODE, "450", F(access_map_defer_code), 4},
+    {"socket", KT_STRING, "inet:8895@127.0.0.1", F(socket), 0},
+    {"database", KT_STRING, DATABASE_DEFAULT_PATH, F(database), 0},
+    {"user", KT_STRING, "postern", F(user), 0},
+    {"pid_file", KT_STRING, "", F(pid_file), 0},
+    {"auto_restart", KT_BOOL, "yes", F(auto_restart), 0},
+    {"auto_restart_rate", KT_RATE, "10/1h", F(auto_restart_count), 0},
+    {"shutdown_timeout", KT_TIME, "30s", F(shutdown_timeout), 0},
+    {"myhostname", KT_STRING, "", F(myhostname), 0},
+    {"authserv_id", KT_STRING, "$myhostname", F(authserv_id), 0},
+    {"internal_networks", KT_NETLIST, "127.0.0.0/8 [::1]/128", F(internal_networks), 0},
+    {"delay_reject", KT_BOOL, "yes", F(delay_reject), 0},
+    {"soft_bounce", KT_BOOL, "no", F(soft_bounce), 0},
+    {"client_restrictions", KT_RLIST, "", LIST(RL_CLIENT), RL_CLIENT},
+    {"helo_restrictions", KT_RLIST, "", LIST(RL_HELO), RL_HELO},
+    {"sender_restrictions", KT_RLIST, "", LIST(RL_SENDER), RL_SENDER},
+    {"recipient_restrictions", KT_RLIST, "", LIST(RL_RECIPIENT), RL_RECIPIENT},
+    {"data_restrictions", KT_RLIST, "", LIST(RL_DATA), RL_DATA},
+    {"reject_code", KT_CODE, "554", F(reject_code), 5},
+    {"defer_code", KT_CODE, "450", F(defer_code), 4},
+    {"access_map_reject_code", KT_CODE, "554", F(access_map_reject_code), 5},
+    {"access_map_defer_code", KT_CODE, "450", F(access_map_defer_code), 4},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -166,8 +166,8 @@ struct parse {
 	char *error;
 };
 
-static int
-fail(struct parse *p, size_t k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct parse *p, size_t k, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(struct parse *p, size_t k, const char *fmt, ...)
@@ -179,8 +179,8 @@ fail(struct parse *p, size_t k, const char *fmt, ...)
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (k < NKEYS && p->line[k] != 0)
-		p->error = xasprintf("%s, line %u: %s: %s", p->path, p->line[k], keys[k].name,
-				     why);
+		p->error = xasprintf("%s, line %u: %s: %s", p->path, p->line[k],
+		                     keys[k].name, why);
 	else if (k < NKEYS)
 		p->error = xasprintf("default of %s: %s", keys[k].name, why);
 	else
@@ -197,8 +197,8 @@ parse_line(struct parse *p, char *text, unsigned lineno)
 	int k;
 
 	if (eq == NULL) {
-		p->error = xasprintf("%s, line %u: missing '=' in \"%.60s\"", p->path, lineno,
-				     text);
+		p->error = xasprintf("%s, line %u: missing '=' in \"%.60s\"", p->path,
+		                     lineno, text);
 		return -1;
 	}
 	*eq = '\0';
@@ -207,8 +207,8 @@ parse_line(struct parse *p, char *text, unsigned lineno)
 	if ((k = key_index(name)) < 0) {
 		const char *s = suggest(name);
 		p->error = xasprintf("%s, line %u: unknown key \"%.60s\"%s%s%s", p->path,
-				     lineno, name, s ? " (did you mean " : "", s ? s : "",
-				     s ? "?)" : "");
+		                     lineno, name, s ? " (did you mean " : "", s ? s : "",
+		                     s ? "?)" : "");
 		return -1;
 	}
 	free(p->raw[k]);
@@ -243,9 +243,10 @@ read_file(struct parse *p)
 			continue;
 		if (line[0] == ' ' || line[0] == '\t') {
 			if (logical == NULL) {
-				p->error = xasprintf("%s, line %u: continuation line without a "
-						     "setting before it",
-						     p->path, lineno);
+				p->error =
+				    xasprintf("%s, line %u: continuation line without a "
+				              "setting before it",
+				              p->path, lineno);
 				rc = -1;
 				break;
 			}
@@ -306,7 +307,7 @@ expand(struct parse *p, size_t k, int depth)
 		if (r < 0 || (size_t)r == k) {
 			free(out);
 			return fail(p, k, "$%s: %s", name,
-				    r < 0 ? "no such key" : "refers to itself");
+			            r < 0 ? "no such key" : "refers to itself");
 		}
 		if (expand(p, (size_t)r, depth + 1) < 0) {
 			free(out);
@@ -333,7 +334,7 @@ parse_bool(const char *v, bool *b_r)
 	    strcmp(v, "1") == 0)
 		*b_r = true;
 	else if (str_iequal(v, "no") || str_iequal(v, "false") || str_iequal(v, "off") ||
-		 strcmp(v, "0") == 0)
+	         strcmp(v, "0") == 0)
 		*b_r = false;
 	else
 		return -1;
@@ -360,10 +361,12 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		return 0;
 	case KT_TIME:
 		if (config_parse_time(v, (unsigned *)field) < 0)
-			return fail(p, k, "\"%s\" is not a time (e.g. 30s, 5m, 1h, 2d, 1w)", v);
+			return fail(p, k,
+			            "\"%s\" is not a time (e.g. 30s, 5m, 1h, 2d, 1w)", v);
 		return 0;
 	case KT_CODE:
-		if (strlen(v) != 3 || strspn(v, "0123456789") != 3 || v[0] - '0' != key->arg)
+		if (strlen(v) != 3 || strspn(v, "0123456789") != 3 ||
+		    v[0] - '0' != key->arg)
 			return fail(p, k, "\"%s\" is not a %dXX reply code", v, key->arg);
 		*(unsigned *)field = (unsigned)atoi(v);
 		return 0;
@@ -374,16 +377,17 @@ convert(struct parse *p, struct config *cfg, size_t k)
 	case KT_RATE: {
 		char *slash = strchr(v, '/');
 		unsigned n;
-		if (slash == NULL || sscanf(v, "%u", &n) != 1 || strspn(v, "0123456789") !=
-		    (size_t)(slash - v) || config_parse_time(slash + 1, &u) < 0 || u == 0)
+		if (slash == NULL || sscanf(v, "%u", &n) != 1 ||
+		    strspn(v, "0123456789") != (size_t)(slash - v) ||
+		    config_parse_time(slash + 1, &u) < 0 || u == 0)
 			return fail(p, k, "\"%s\" is not COUNT/TIME (e.g. 10/1h)", v);
 		cfg->auto_restart_count = n;
 		cfg->auto_restart_window = u;
 		return 0;
 	}
 	case KT_RLIST:
-		if (policy_compile(v, (enum rlist)key->arg, (struct restriction_list *)field,
-				   &err) < 0) {
+		if (policy_compile(v, (enum rlist)key->arg,
+		                   (struct restriction_list *)field, &err) < 0) {
 			fail(p, k, "%s", err);
 			free(err);
 			return -1;

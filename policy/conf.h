@@ -36,9 +36,9 @@ struct config {
 	char *user;
 	char *pid_file; /* "" = none */
 	bool auto_restart;
-	unsigned auto_restart_count; /* auto_restart_rate = count/window */
+	unsigned auto_restart_count;  /* auto_restart_rate = count/window */
 	unsigned auto_restart_window; /* seconds */
-	unsigned shutdown_timeout; /* seconds */
+	unsigned shutdown_timeout;    /* seconds */
 
 	/* Identity and trust. */
 	char *myhostname;

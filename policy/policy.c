@@ -44,7 +44,7 @@ struct restriction_def {
 };
 
 static const enum reply_object list_object[RL__COUNT] = {OBJ_CLIENT, OBJ_HELO, OBJ_SENDER,
-							  OBJ_RECIPIENT, OBJ_DATA};
+                                                         OBJ_RECIPIENT, OBJ_DATA};
 
 static enum check_result
 r_permit(struct eval *e)
@@ -56,16 +56,16 @@ r_permit(struct eval *e)
 static enum check_result
 r_reject(struct eval *e)
 {
-	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->reject_code, NULL,
-		  "Access denied");
+	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->reject_code,
+	          NULL, "Access denied");
 	return CHECK_FAIL;
 }
 
 static enum check_result
 r_defer(struct eval *e)
 {
-	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->defer_code, NULL,
-		  "Try again later");
+	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->defer_code,
+	          NULL, "Try again later");
 	return CHECK_FAIL;
 }
 
@@ -92,7 +92,7 @@ r_permit_sasl(struct eval *e)
 	if (who != NULL && *who != '\0') {
 		char clean[256];
 		snprintf(e->detail, sizeof(e->detail), "authenticated as %s",
-			 str_sanitize(clean, sizeof(clean), who));
+		         str_sanitize(clean, sizeof(clean), who));
 		e->v->kind = VERDICT_PERMIT;
 	} else {
 		snprintf(e->detail, sizeof(e->detail), "not authenticated");
@@ -104,20 +104,20 @@ static enum check_result
 r_access(struct eval *e)
 {
 	return access_check(e->ctx->cfg, e->r->map, (enum access_what)e->r->def->what,
-			    e->ctx->facts, e->v, &e->warn, e->detail, sizeof(e->detail));
+	                    e->ctx->facts, e->v, &e->warn, e->detail, sizeof(e->detail));
 }
 
 static const struct restriction_def restrictions[] = {
-	{"permit", ARG_NONE, r_permit, 0},
-	{"reject", ARG_NONE, r_reject, 0},
-	{"defer", ARG_NONE, r_defer, 0},
-	{"permit_internal_networks", ARG_NONE, r_permit_internal, 0},
-	{"permit_mynetworks", ARG_NONE, r_permit_internal, 0},
-	{"permit_sasl_authenticated", ARG_NONE, r_permit_sasl, 0},
-	{"check_client_access", ARG_MAP, r_access, ACCESS_CLIENT},
-	{"check_helo_access", ARG_MAP, r_access, ACCESS_HELO},
-	{"check_sender_access", ARG_MAP, r_access, ACCESS_SENDER},
-	{"check_recipient_access", ARG_MAP, r_access, ACCESS_RECIPIENT},
+    {"permit", ARG_NONE, r_permit, 0},
+    {"reject", ARG_NONE, r_reject, 0},
+    {"defer", ARG_NONE, r_defer, 0},
+    {"permit_internal_networks", ARG_NONE, r_permit_internal, 0},
+    {"permit_mynetworks", ARG_NONE, r_permit_internal, 0},
+    {"permit_sasl_authenticated", ARG_NONE, r_permit_sasl, 0},
+    {"check_client_access", ARG_MAP, r_access, ACCESS_CLIENT},
+    {"check_helo_access", ARG_MAP, r_access, ACCESS_HELO},
+    {"check_sender_access", ARG_MAP, r_access, ACCESS_SENDER},
+    {"check_recipient_access", ARG_MAP, r_access, ACCESS_RECIPIENT},
 };
 #define NRESTRICTIONS (sizeof(restrictions) / sizeof(restrictions[0]))
 
@@ -127,10 +127,11 @@ policy_restriction_name(size_t i)
 	return i < NRESTRICTIONS ? restrictions[i].name : NULL;
 }
 
-static const char *const stage_names[] = {"connect", "helo", "mail", "rcpt", "data", "eom"};
+static const char *const stage_names[] = {"connect", "helo", "mail",
+                                          "rcpt",    "data", "eom"};
 static const char *const rlist_keys[RL__COUNT] = {
-	"client_restrictions", "helo_restrictions", "sender_restrictions",
-	"recipient_restrictions", "data_restrictions"};
+    "client_restrictions", "helo_restrictions", "sender_restrictions",
+    "recipient_restrictions", "data_restrictions"};
 static const char *const result_names[] = {"pass", "fail", "temp", "skip"};
 
 const char *
@@ -177,7 +178,7 @@ policy_list_free(struct restriction_list *list)
 
 int
 policy_compile(const char *text, enum rlist which, struct restriction_list *list_r,
-	       char **error_r)
+               char **error_r)
 {
 	char *copy = xstrdup(text), *cursor = copy, *tok;
 	size_t cap = 0;
@@ -206,8 +207,8 @@ policy_compile(const char *text, enum rlist which, struct restriction_list *list
 			char *arg = str_next_token(&cursor);
 			if (arg == NULL) {
 				*error_r = xasprintf("%s needs a table argument "
-						     "(e.g. cidr:/etc/postern/clients)",
-						     def->name);
+				                     "(e.g. cidr:/etc/postern/clients)",
+				                     def->name);
 				goto fail;
 			}
 			r->arg = xstrdup(arg);
@@ -248,7 +249,7 @@ report(struct policy_ctx *ctx, enum stage stage, const char *name,
 
 static void
 run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
-	enum stage stage, struct verdict *v)
+        enum stage stage, struct verdict *v)
 {
 	struct eval e = {.ctx = ctx, .r = r, .list = list, .v = v};
 	const char *action;
@@ -260,11 +261,12 @@ run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
 	action = action_name(v->kind);
 	if (e.warn) {
 		action = "warn";
-	} else if (r->warn_only && (v->kind == VERDICT_REJECT || v->kind == VERDICT_DEFER)) {
+	} else if (r->warn_only &&
+	           (v->kind == VERDICT_REJECT || v->kind == VERDICT_DEFER)) {
 		size_t used = strnlen(e.detail, sizeof(e.detail) - 1);
 		snprintf(e.detail + used, sizeof(e.detail) - used,
-			 "%swould have been: %u %s %s", used ? "; " : "", v->code, v->xcode,
-			 v->text);
+		         "%swould have been: %u %s %s", used ? "; " : "", v->code,
+		         v->xcode, v->text);
 		action = "warn";
 		v->kind = VERDICT_DUNNO;
 	}
@@ -296,7 +298,8 @@ policy_bypass_reason(const struct config *cfg, const struct facts *f)
 {
 	if (f->local_submission)
 		return "local";
-	if (f->client_ip.family != 0 && cidr_list_match(&cfg->internal_networks, &f->client_ip))
+	if (f->client_ip.family != 0 &&
+	    cidr_list_match(&cfg->internal_networks, &f->client_ip))
 		return "internal";
 	if (f->auth_authen != NULL && *f->auth_authen != '\0')
 		return "authenticated";
@@ -320,15 +323,16 @@ policy_new_helo(struct policy_state *st)
 
 /* A list whose verdict is kept: client, HELO and sender. */
 static bool
-cached_list(struct policy_ctx *ctx, enum rlist list, enum stage stage, struct verdict *v_r)
+cached_list(struct policy_ctx *ctx, enum rlist list, enum stage stage,
+            struct verdict *v_r)
 {
 	struct policy_state *st = ctx->state;
 	bool *done = list == RL_CLIENT ? &st->client_done
-		     : list == RL_HELO ? &st->helo_done
-				       : &st->sender_done;
+	             : list == RL_HELO ? &st->helo_done
+	                               : &st->sender_done;
 	struct verdict *v = list == RL_CLIENT ? &st->client_v
-			    : list == RL_HELO ? &st->helo_v
-					      : &st->sender_v;
+	                    : list == RL_HELO ? &st->helo_v
+	                                      : &st->sender_v;
 
 	if (!*done) {
 		eval_list(ctx, list, stage, v);
@@ -359,8 +363,8 @@ decide(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 		return;
 	case STAGE_RCPT:
 		if (delay && (cached_list(ctx, RL_CLIENT, stage, v_r) ||
-			      cached_list(ctx, RL_HELO, stage, v_r) ||
-			      cached_list(ctx, RL_SENDER, stage, v_r)))
+		              cached_list(ctx, RL_HELO, stage, v_r) ||
+		              cached_list(ctx, RL_SENDER, stage, v_r)))
 			return;
 		eval_list(ctx, RL_RECIPIENT, stage, v_r);
 		return;
@@ -381,7 +385,8 @@ policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 		memset(v_r, 0, sizeof(*v_r));
 		if (!ctx->state->bypass_reported) {
 			char detail[64];
-			snprintf(detail, sizeof(detail), "%s client: restrictions skipped", why);
+			snprintf(detail, sizeof(detail),
+			         "%s client: restrictions skipped", why);
 			report(ctx, stage, "bypass", CHECK_SKIP, "none", detail, 0);
 			ctx->state->bypass_reported = true;
 		}

@@ -37,11 +37,11 @@ enum verdict_kind { VERDICT_DUNNO, VERDICT_PERMIT, VERDICT_REJECT, VERDICT_DEFER
 
 struct verdict {
 	enum verdict_kind kind;
-	unsigned code; /* 4xx or 5xx for REJECT and DEFER */
-	char xcode[16]; /* enhanced status code, "5.7.1" */
-	char text[512]; /* reply text after the codes */
+	unsigned code;     /* 4xx or 5xx for REJECT and DEFER */
+	char xcode[16];    /* enhanced status code, "5.7.1" */
+	char text[512];    /* reply text after the codes */
 	const char *check; /* name of the deciding restriction */
-	enum stage stage; /* stage at which it was decided */
+	enum stage stage;  /* stage at which it was decided */
 };
 
 enum check_result { CHECK_PASS, CHECK_FAIL, CHECK_TEMP, CHECK_SKIP };
@@ -49,12 +49,12 @@ const char *check_result_name(enum check_result r);
 
 /* What the MTA told us so far. Strings may be NULL when not known yet. */
 struct facts {
-	struct ipaddr client_ip; /* family 0 when unknown */
+	struct ipaddr client_ip;         /* family 0 when unknown */
 	char client_addr[IPADDR_STRLEN]; /* "" when unknown */
-	const char *client_name; /* verified name, NULL when "unknown" */
+	const char *client_name;         /* verified name, NULL when "unknown" */
 	const char *helo;
-	const char *sender; /* without <>; "" for the null sender */
-	const char *rcpt; /* the recipient being checked, without <> */
+	const char *sender;      /* without <>; "" for the null sender */
+	const char *rcpt;        /* the recipient being checked, without <> */
 	const char *auth_authen; /* {auth_authen} */
 	const char *daemon_name;
 	const char *queue_id;
@@ -65,8 +65,8 @@ struct facts {
 struct restriction_def;
 struct restriction {
 	const struct restriction_def *def;
-	bool warn_only; /* warn_if_reject prefix */
-	char *arg; /* argument as written, or NULL */
+	bool warn_only;  /* warn_if_reject prefix */
+	char *arg;       /* argument as written, or NULL */
 	struct map *map; /* access table, for check_*_access */
 };
 
@@ -79,7 +79,7 @@ struct restriction_list {
  * cidr:/x, reject"). Access tables are opened now, so a bad table is a
  * config error. Returns 0, or -1 with a malloc'd *error_r. */
 int policy_compile(const char *text, enum rlist which, struct restriction_list *list_r,
-		   char **error_r);
+                   char **error_r);
 void policy_list_free(struct restriction_list *list);
 
 /* The name of restriction i of the table, or NULL past the end (docs). */

@@ -12,7 +12,7 @@
 #include "policy/reply.h"
 
 static const char *const objects[] = {"Client host", "Helo command", "Sender address",
-				      "Recipient address", "Data command"};
+                                      "Recipient address", "Data command"};
 
 bool
 reply_is_xcode(const char *text, size_t len)
@@ -45,8 +45,8 @@ subject(const struct facts *f, enum reply_object obj, char *buf, size_t len)
 {
 	switch (obj) {
 	case OBJ_CLIENT:
-		snprintf(buf, len, "<%s[%s]>", f->client_name ? f->client_name : "unknown",
-			 f->client_addr);
+		snprintf(buf, len, "<%s[%s]>",
+		         f->client_name ? f->client_name : "unknown", f->client_addr);
 		break;
 	case OBJ_HELO:
 		snprintf(buf, len, "<%s>", f->helo ? f->helo : "");
@@ -64,8 +64,8 @@ subject(const struct facts *f, enum reply_object obj, char *buf, size_t len)
 }
 
 void
-reply_set(struct verdict *v, const struct facts *f, enum reply_object obj,
-	  unsigned code, const char *xcode, const char *text)
+reply_set(struct verdict *v, const struct facts *f, enum reply_object obj, unsigned code,
+          const char *xcode, const char *text)
 {
 	char who[300], clean[400], raw[800];
 	const char *sp;

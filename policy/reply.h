@@ -20,7 +20,7 @@ enum reply_object { OBJ_CLIENT, OBJ_HELO, OBJ_SENDER, OBJ_RECIPIENT, OBJ_DATA };
  * default (X.7.1); text may start with its own "X.Y.Z " enhanced code,
  * which then wins when its class matches. */
 void reply_set(struct verdict *v, const struct facts *f, enum reply_object obj,
-	       unsigned code, const char *xcode, const char *text);
+               unsigned code, const char *xcode, const char *text);
 
 /* soft_bounce: turn 5xx into 4xx (and 5.X.Y into 4.X.Y). */
 void reply_soft_bounce(struct verdict *v);

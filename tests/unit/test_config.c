@@ -84,21 +84,21 @@ test_values_and_syntax(void **state)
 {
 	char *err;
 	struct config *cfg = load("# a comment\n"
-				  "socket = unix:/run/postern/postern.sock\n"
-				  "\n"
-				  "myhostname = mx.example.org\n"
-				  "authserv_id = ${myhostname}-auth\n"
-				  "internal_networks = 192.0.2.0/24,\n"
-				  "    [2001:db8::]/32\n"
-				  "\t10.0.0.0/8\n"
-				  "   # an indented comment line is still a comment\n"
-				  "delay_reject = no\n"
-				  "soft_bounce = yes\n"
-				  "shutdown_timeout = 2m\n"
-				  "auto_restart_rate = 3/10m\n"
-				  "client_restrictions = permit_mynetworks,\n"
-				  "   warn_if_reject reject\n",
-				  &err);
+	                          "socket = unix:/run/postern/postern.sock\n"
+	                          "\n"
+	                          "myhostname = mx.example.org\n"
+	                          "authserv_id = ${myhostname}-auth\n"
+	                          "internal_networks = 192.0.2.0/24,\n"
+	                          "    [2001:db8::]/32\n"
+	                          "\t10.0.0.0/8\n"
+	                          "   # an indented comment line is still a comment\n"
+	                          "delay_reject = no\n"
+	                          "soft_bounce = yes\n"
+	                          "shutdown_timeout = 2m\n"
+	                          "auto_restart_rate = 3/10m\n"
+	                          "client_restrictions = permit_mynetworks,\n"
+	                          "   warn_if_reject reject\n",
+	                          &err);
 
 	(void)state;
 	if (cfg == NULL)
@@ -147,22 +147,26 @@ static void
 test_errors_name_file_line_key(void **state)
 {
 	(void)state;
-	load_error("socket = x\nsoket = y\n", "postern.conf, line 2: unknown key \"soket\"");
+	load_error("socket = x\nsoket = y\n",
+	           "postern.conf, line 2: unknown key \"soket\"");
 	load_error("soket = y\n", "did you mean socket?");
-	load_error("\n\ndelay_reject = maybe\n", "line 3: delay_reject: \"maybe\" is not yes or no");
-	load_error("shutdown_timeout = soon\n", "line 1: shutdown_timeout: \"soon\" is not a time");
+	load_error("\n\ndelay_reject = maybe\n",
+	           "line 3: delay_reject: \"maybe\" is not yes or no");
+	load_error("shutdown_timeout = soon\n",
+	           "line 1: shutdown_timeout: \"soon\" is not a time");
 	load_error("reject_code = 450\n", "reject_code: \"450\" is not a 5XX reply code");
 	load_error("defer_code = 4x0\n", "defer_code: \"4x0\" is not a 4XX reply code");
 	load_error("internal_networks = 192.0.2.1/24\n", "line 1: internal_networks:");
 	load_error("internal_networks = bogus\n", "internal_networks:");
 	load_error("auto_restart_rate = often\n", "is not COUNT/TIME");
 	load_error("client_restrictions = permit_everybody\n",
-		   "client_restrictions: unknown restriction \"permit_everybody\"");
-	load_error("client_restrictions = check_client_access\n", "needs a table argument");
+	           "client_restrictions: unknown restriction \"permit_everybody\"");
+	load_error("client_restrictions = check_client_access\n",
+	           "needs a table argument");
 	load_error("client_restrictions = reject warn_if_reject\n",
-		   "warn_if_reject must be followed by a restriction");
+	           "warn_if_reject must be followed by a restriction");
 	load_error("client_restrictions = check_client_access cidr:/nonexistent/t\n",
-		   "/nonexistent/t");
+	           "/nonexistent/t");
 	load_error("   indented = first\n", "continuation line without a setting");
 	load_error("just some words\n", "line 1: missing '='");
 	load_error("authserv_id = $nosuchkey\n", "$nosuchkey: no such key");
@@ -173,8 +177,10 @@ test_errors_name_file_line_key(void **state)
 static void
 test_bad_table_line_names_table(void **state)
 {
-	char *table = testutil_write_file(dir, "clients", "192.0.2.0/24 OK\n192.0.2.1/33 REJECT\n");
-	char *text = testutil_printf("client_restrictions = check_client_access cidr:%s\n", table);
+	char *table =
+	    testutil_write_file(dir, "clients", "192.0.2.0/24 OK\n192.0.2.1/33 REJECT\n");
+	char *text =
+	    testutil_printf("client_restrictions = check_client_access cidr:%s\n", table);
 
 	(void)state;
 	load_error(text, "clients, line 2");
@@ -196,7 +202,8 @@ test_missing_file(void **state)
 static void
 test_huge_and_binary_input(void **state)
 {
-	char *big = testutil_repeat('a', 100000), *text = testutil_printf("myhostname = %s\n", big);
+	char *big = testutil_repeat('a', 100000),
+	     *text = testutil_printf("myhostname = %s\n", big);
 	char *err;
 	struct config *cfg = load(text, &err);
 
@@ -253,15 +260,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_values_and_syntax),
-		cmocka_unit_test(test_time_values),
-		cmocka_unit_test(test_errors_name_file_line_key),
-		cmocka_unit_test(test_bad_table_line_names_table),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_huge_and_binary_input),
-		cmocka_unit_test(test_print_and_key_table),
-		cmocka_unit_test(test_refcount),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_values_and_syntax),
+	    cmocka_unit_test(test_time_values),
+	    cmocka_unit_test(test_errors_name_file_line_key),
+	    cmocka_unit_test(test_bad_table_line_names_table),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_huge_and_binary_input),
+	    cmocka_unit_test(test_print_and_key_table),
+	    cmocka_unit_test(test_refcount),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

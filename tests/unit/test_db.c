@@ -797,6 +797,36 @@ test_refused_row_alone(void **state)
 	pthread_mutex_destroy(&rep.lock);
 }
 
+static void
+test_stop_gives_up_on_locked_database(void **state)
+{
+	static const struct db_log_tuning tune = {10, 2, 20};
+	struct tmp *t = *state;
+	struct report_log rep;
+	struct db_log_options opt = {
+	    .batch_max = 5, .report = report_cb, .report_arg = &rep};
+	char *error = NULL;
+	struct db_log *log;
+	sqlite3 *locker;
+
+	report_init(&rep);
+	log = db_log_start_tuned(t->path, &opt, &tune, &error);
+	assert_non_null(log);
+	locker = admin_open(t->path);
+	exec_ok(locker, "BEGIN EXCLUSIVE");
+	log_checks(log, 40, "doomed");
+	db_log_stop(log);
+	/* Not one report per batch of 5: after the first failed batch the
+	 * rest of the queue goes at once. */
+	assert_true(rep.calls >= 1 && rep.calls <= 2);
+	assert_int_equal(rep.last_lost, 40);
+	assert_non_null(strstr(rep.last_reason, "locked"));
+	exec_ok(locker, "ROLLBACK");
+	assert_int_equal(q_int(locker, "SELECT count(*) FROM checks"), 0);
+	sqlite3_close(locker);
+	pthread_mutex_destroy(&rep.lock);
+}
+
 /* ---- ids ---- */
 
 #define IDS_PER_THREAD 50000
@@ -870,6 +900,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_queue_full, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(test_refused_row_alone, tmp_setup,
 	                                    tmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_gives_up_on_locked_database,
+	                                    tmp_setup, tmp_teardown),
 	    cmocka_unit_test(test_new_id_unique),
 	};
 

@@ -29,8 +29,8 @@ collect(void *arg, const struct check_report *r)
 
 	if (rows->n < 32)
 		snprintf(rows->line[rows->n++], sizeof(rows->line[0]), "%s %s %s %s %s",
-			 stage_name(r->stage), r->name, check_result_name(r->result), r->action,
-			 r->detail ? r->detail : "-");
+		         stage_name(r->stage), r->name, check_result_name(r->result),
+		         r->action, r->detail ? r->detail : "-");
 }
 
 struct run {
@@ -101,18 +101,18 @@ setup(void **state)
 	(void)state;
 	dir = testutil_mkdtemp();
 	char *p = testutil_write_file(dir, "clients.cidr",
-				      "203.0.113.0/24 REJECT listed here\n"
-				      "198.51.100.7 DEFER\n"
-				      "198.51.100.8 OK\n"
-				      "198.51.100.9 WARN suspicious\n"
-				      "198.51.100.10 550 5.7.0 go away\n"
-				      "198.51.100.11 BOGUS action\n");
+	                              "203.0.113.0/24 REJECT listed here\n"
+	                              "198.51.100.7 DEFER\n"
+	                              "198.51.100.8 OK\n"
+	                              "198.51.100.9 WARN suspicious\n"
+	                              "198.51.100.10 550 5.7.0 go away\n"
+	                              "198.51.100.11 BOGUS action\n");
 	free(p);
 	p = testutil_write_file(dir, "senders.hash",
-				"spam@example.com REJECT no spam\n"
-				"example.net REJECT whole domain\n"
-				"info@ DEFER local part\n"
-				"<> REJECT no bounces\n");
+	                        "spam@example.com REJECT no spam\n"
+	                        "example.net REJECT whole domain\n"
+	                        "info@ DEFER local part\n"
+	                        "<> REJECT no bounces\n");
 	free(p);
 	return 0;
 }
@@ -148,7 +148,8 @@ static void
 test_delay_reject_rejects_at_rcpt(void **state)
 {
 	struct run r;
-	char *c = conf("client_restrictions = check_client_access cidr:%D/clients.cidr\n");
+	char *c =
+	    conf("client_restrictions = check_client_access cidr:%D/clients.cidr\n");
 	(void)state;
 
 	run_start(&r, c, "203.0.113.5", "bad.example");
@@ -158,8 +159,8 @@ test_delay_reject_rejects_at_rcpt(void **state)
 	assert_int_equal(v.kind, VERDICT_REJECT);
 	assert_int_equal(v.code, 554);
 	assert_string_equal(v.xcode, "5.7.1");
-	assert_string_equal(v.text,
-			    "<bad.example[203.0.113.5]>: Client host rejected: listed here");
+	assert_string_equal(
+	    v.text, "<bad.example[203.0.113.5]>: Client host rejected: listed here");
 	assert_int_equal(v.stage, STAGE_RCPT);
 	assert_string_equal(v.check, "check_client_access");
 	assert_int_equal(r.rows.n, 1);
@@ -179,8 +180,9 @@ static void
 test_no_delay_reject_rejects_at_connect(void **state)
 {
 	struct run r;
-	char *c = conf("delay_reject = no\n"
-		       "client_restrictions = check_client_access cidr:%D/clients.cidr\n");
+	char *c =
+	    conf("delay_reject = no\n"
+	         "client_restrictions = check_client_access cidr:%D/clients.cidr\n");
 	(void)state;
 
 	run_start(&r, c, "198.51.100.7", NULL);
@@ -188,7 +190,8 @@ test_no_delay_reject_rejects_at_connect(void **state)
 	assert_int_equal(v.kind, VERDICT_DEFER);
 	assert_int_equal(v.code, 450);
 	assert_string_equal(v.xcode, "4.7.1");
-	assert_string_equal(v.text, "<unknown[198.51.100.7]>: Client host rejected: Access denied");
+	assert_string_equal(
+	    v.text, "<unknown[198.51.100.7]>: Client host rejected: Access denied");
 	assert_int_equal(v.stage, STAGE_CONNECT);
 	assert_substring(r.rows.line[0], "connect check_client_access fail defer");
 	run_end(&r);
@@ -199,9 +202,10 @@ static void
 test_permit_ends_only_its_list(void **state)
 {
 	struct run r;
-	char *c = conf("client_restrictions = check_client_access cidr:%D/clients.cidr, reject\n"
-		       "recipient_restrictions = check_recipient_access texthash:%D/senders.hash "
-		       "reject\n");
+	char *c = conf(
+	    "client_restrictions = check_client_access cidr:%D/clients.cidr, reject\n"
+	    "recipient_restrictions = check_recipient_access texthash:%D/senders.hash "
+	    "reject\n");
 	(void)state;
 
 	run_start(&r, c, "198.51.100.8", "ok.example");
@@ -210,7 +214,8 @@ test_permit_ends_only_its_list(void **state)
 	 * still ran and its final "reject" decides. */
 	assert_int_equal(v.kind, VERDICT_REJECT);
 	assert_string_equal(v.check, "reject");
-	assert_string_equal(v.text, "<b@example.org>: Recipient address rejected: Access denied");
+	assert_string_equal(v.text,
+	                    "<b@example.org>: Recipient address rejected: Access denied");
 	assert_int_equal(r.rows.n, 3);
 	assert_substring(r.rows.line[0], "check_client_access pass permit");
 	assert_substring(r.rows.line[1], "check_recipient_access pass dunno");
@@ -224,7 +229,8 @@ static void
 test_access_actions(void **state)
 {
 	struct run r;
-	char *c = conf("client_restrictions = check_client_access cidr:%D/clients.cidr\n");
+	char *c =
+	    conf("client_restrictions = check_client_access cidr:%D/clients.cidr\n");
 	struct verdict v;
 	(void)state;
 
@@ -256,24 +262,26 @@ static void
 test_sender_lookup_keys(void **state)
 {
 	struct run r;
-	char *c = conf("sender_restrictions = check_sender_access texthash:%D/senders.hash\n");
+	char *c =
+	    conf("sender_restrictions = check_sender_access texthash:%D/senders.hash\n");
 	struct {
 		const char *from;
 		enum verdict_kind kind;
 		const char *detail;
 	} cases[] = {
-		{"spam@example.com", VERDICT_REJECT, "spam@example.com=REJECT no spam"},
-		{"SPAM@Example.COM", VERDICT_REJECT, "spam@example.com=REJECT"},
-		{"x@mail.example.net", VERDICT_REJECT, "example.net=REJECT whole domain"},
-		{"info@example.org", VERDICT_DEFER, "info@=DEFER local part"},
-		{"", VERDICT_REJECT, "<>=REJECT no bounces"},
-		{"ok@example.org", VERDICT_DUNNO, "no match"},
+	    {"spam@example.com", VERDICT_REJECT, "spam@example.com=REJECT no spam"},
+	    {"SPAM@Example.COM", VERDICT_REJECT, "spam@example.com=REJECT"},
+	    {"x@mail.example.net", VERDICT_REJECT, "example.net=REJECT whole domain"},
+	    {"info@example.org", VERDICT_DEFER, "info@=DEFER local part"},
+	    {"", VERDICT_REJECT, "<>=REJECT no bounces"},
+	    {"ok@example.org", VERDICT_DUNNO, "no match"},
 	};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		run_start(&r, c, "192.0.2.1", NULL);
-		struct verdict v = dialogue(&r, "h.example", cases[i].from, "b@example.org");
+		struct verdict v =
+		    dialogue(&r, "h.example", cases[i].from, "b@example.org");
 		assert_int_equal(v.kind, cases[i].kind);
 		assert_substring(r.rows.line[0], cases[i].detail);
 		run_end(&r);
@@ -286,7 +294,7 @@ test_warn_if_reject(void **state)
 {
 	struct run r;
 	char *c = conf("client_restrictions = warn_if_reject check_client_access "
-		       "cidr:%D/clients.cidr\n");
+	               "cidr:%D/clients.cidr\n");
 	(void)state;
 
 	run_start(&r, c, "203.0.113.9", NULL);
@@ -338,8 +346,8 @@ test_bypass(void **state)
 	assert_substring(r.rows.line[0], "authenticated client");
 	run_end(&r);
 
-	run_start(&r, "internal_networks =\nrecipient_restrictions = reject\n", "127.0.0.1",
-		  "localhost");
+	run_start(&r, "internal_networks =\nrecipient_restrictions = reject\n",
+	          "127.0.0.1", "localhost");
 	r.f.local_submission = true;
 	v = dialogue(&r, "localhost", "a@example.org", "b@example.org");
 	assert_int_equal(v.kind, VERDICT_DUNNO);
@@ -347,8 +355,8 @@ test_bypass(void **state)
 	run_end(&r);
 
 	/* Without a bypass the same client is rejected. */
-	run_start(&r, "internal_networks =\nrecipient_restrictions = reject\n", "127.0.0.1",
-		  "localhost");
+	run_start(&r, "internal_networks =\nrecipient_restrictions = reject\n",
+	          "127.0.0.1", "localhost");
 	v = dialogue(&r, "localhost", "a@example.org", "b@example.org");
 	assert_int_equal(v.kind, VERDICT_REJECT);
 	run_end(&r);
@@ -358,16 +366,18 @@ static void
 test_permit_restrictions(void **state)
 {
 	struct run r;
-	const char *c = "internal_networks = 192.0.2.0/24\n"
-			"recipient_restrictions = permit_sasl_authenticated, permit_mynetworks, "
-			"defer\n";
+	const char *c =
+	    "internal_networks = 192.0.2.0/24\n"
+	    "recipient_restrictions = permit_sasl_authenticated, permit_mynetworks, "
+	    "defer\n";
 	(void)state;
 
 	run_start(&r, c, "198.51.100.1", NULL);
 	struct verdict v = dialogue(&r, "h", "a@example.org", "b@example.org");
 	assert_int_equal(v.kind, VERDICT_DEFER);
 	assert_int_equal(v.code, 450);
-	assert_substring(r.rows.line[0], "permit_sasl_authenticated pass dunno not authenticated");
+	assert_substring(r.rows.line[0],
+	                 "permit_sasl_authenticated pass dunno not authenticated");
 	assert_substring(r.rows.line[1], "permit_mynetworks pass dunno not internal");
 	assert_substring(r.rows.line[2], "defer fail defer");
 	run_end(&r);
@@ -377,12 +387,13 @@ static void
 test_new_message_and_helo_reset(void **state)
 {
 	struct run r;
-	char *c = conf("sender_restrictions = check_sender_access texthash:%D/senders.hash\n");
+	char *c =
+	    conf("sender_restrictions = check_sender_access texthash:%D/senders.hash\n");
 	(void)state;
 
 	run_start(&r, c, "192.0.2.1", NULL);
 	assert_int_equal(dialogue(&r, "h", "spam@example.com", "b@example.org").kind,
-			 VERDICT_REJECT);
+	                 VERDICT_REJECT);
 	/* The next message on the same connection is judged afresh. */
 	r.f.sender = "ok@example.org";
 	stage(&r, STAGE_MAIL);
@@ -396,16 +407,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_delay_reject_rejects_at_rcpt),
-		cmocka_unit_test(test_no_delay_reject_rejects_at_connect),
-		cmocka_unit_test(test_permit_ends_only_its_list),
-		cmocka_unit_test(test_access_actions),
-		cmocka_unit_test(test_sender_lookup_keys),
-		cmocka_unit_test(test_warn_if_reject),
-		cmocka_unit_test(test_soft_bounce),
-		cmocka_unit_test(test_bypass),
-		cmocka_unit_test(test_permit_restrictions),
-		cmocka_unit_test(test_new_message_and_helo_reset),
+	    cmocka_unit_test(test_delay_reject_rejects_at_rcpt),
+	    cmocka_unit_test(test_no_delay_reject_rejects_at_connect),
+	    cmocka_unit_test(test_permit_ends_only_its_list),
+	    cmocka_unit_test(test_access_actions),
+	    cmocka_unit_test(test_sender_lookup_keys),
+	    cmocka_unit_test(test_warn_if_reject),
+	    cmocka_unit_test(test_soft_bounce),
+	    cmocka_unit_test(test_bypass),
+	    cmocka_unit_test(test_permit_restrictions),
+	    cmocka_unit_test(test_new_message_and_helo_reset),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

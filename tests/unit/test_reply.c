@@ -36,11 +36,12 @@ test_objects(void **state)
 		enum reply_object obj;
 		const char *text;
 	} cases[] = {
-		{OBJ_CLIENT, "<mx.example.org[192.0.2.1]>: Client host rejected: Access denied"},
-		{OBJ_HELO, "<helo.example.org>: Helo command rejected: Access denied"},
-		{OBJ_SENDER, "<a@example.org>: Sender address rejected: Access denied"},
-		{OBJ_RECIPIENT, "<b@example.net>: Recipient address rejected: Access denied"},
-		{OBJ_DATA, "<DATA>: Data command rejected: Access denied"},
+	    {OBJ_CLIENT,
+	     "<mx.example.org[192.0.2.1]>: Client host rejected: Access denied"},
+	    {OBJ_HELO, "<helo.example.org>: Helo command rejected: Access denied"},
+	    {OBJ_SENDER, "<a@example.org>: Sender address rejected: Access denied"},
+	    {OBJ_RECIPIENT, "<b@example.net>: Recipient address rejected: Access denied"},
+	    {OBJ_DATA, "<DATA>: Data command rejected: Access denied"},
 	};
 	(void)state;
 
@@ -80,7 +81,8 @@ test_enhanced_codes(void **state)
 	/* A code in the text wins when its class matches ... */
 	reply_set(&v, &f, OBJ_SENDER, 550, NULL, "5.1.8 bad sender domain");
 	assert_string_equal(v.xcode, "5.1.8");
-	assert_string_equal(v.text, "<a@example.org>: Sender address rejected: bad sender domain");
+	assert_string_equal(
+	    v.text, "<a@example.org>: Sender address rejected: bad sender domain");
 	/* ... and stays text when it does not. */
 	reply_set(&v, &f, OBJ_SENDER, 450, NULL, "5.1.8 bad sender domain");
 	assert_string_equal(v.xcode, "4.7.1");
@@ -125,8 +127,9 @@ test_soft_bounce_and_format(void **state)
 	assert_int_equal(v.kind, VERDICT_DEFER);
 	assert_int_equal(v.code, 454);
 	assert_string_equal(v.xcode, "4.7.1");
-	assert_string_equal(reply_format(&v, buf, sizeof(buf)),
-			    "454 4.7.1 <mx.example.org[192.0.2.1]>: Client host rejected: no");
+	assert_string_equal(
+	    reply_format(&v, buf, sizeof(buf)),
+	    "454 4.7.1 <mx.example.org[192.0.2.1]>: Client host rejected: no");
 	/* A defer stays as it is. */
 	reply_set(&v, &f, OBJ_CLIENT, 450, NULL, "later");
 	reply_soft_bounce(&v);
@@ -140,10 +143,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_objects),
-		cmocka_unit_test(test_enhanced_codes),
-		cmocka_unit_test(test_sanitise),
-		cmocka_unit_test(test_soft_bounce_and_format),
+	    cmocka_unit_test(test_objects),
+	    cmocka_unit_test(test_enhanced_codes),
+	    cmocka_unit_test(test_sanitise),
+	    cmocka_unit_test(test_soft_bounce_and_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
