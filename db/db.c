@@ -250,7 +250,7 @@ db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
 	if (sqlite3_exec(db,
 	                 "PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=67108864",
 	                 NULL, NULL, NULL) != SQLITE_OK) {
-		db_fail(db, path, "setting synchronous=NORMAL", error_r);
+		db_fail(db, path, "setting pragmas", error_r);
 		goto fail;
 	}
 	if (db_migrate_open(db, path, error_r) < 0)

@@ -7,11 +7,11 @@
  * back and tried again a few times with a growing pause; after that its
  * rows are counted as lost, the report callback hears about it, and the
  * writer goes on with the next batch, so mail keeps flowing while the
- * disk is full and the log resumes when it is not. (At shutdown, once a
+ * disk is full and the log resumes when it is not. At shutdown, once a
  * batch has failed so, the rest of the queue is counted lost at once:
- * retrying each batch would keep the daemon from exiting for minutes.) A row that SQLite
- * refuses for itself (a duplicate id, say) is lost alone; the rest of
- * its batch is written.
+ * retrying it batch by batch could keep the daemon from exiting for
+ * minutes. A row that SQLite refuses for itself (a duplicate id, say) is
+ * lost alone; the rest of its batch is written.
  *
  * Sequence numbers make flushing exact: every queued row has a place in
  * the order (enqueued), the writer advances `finished` past each batch

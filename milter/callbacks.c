@@ -268,17 +268,28 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	return answer(ctx, s, &v);
 }
 
+/* The current message, learning its queue id ("i") once the MTA has one:
+ * Postfix assigns it at MAIL, Sendmail later. */
+static struct message *
+message_with_qid(SMFICTX *ctx, struct session *s, enum stage stage)
+{
+	struct message *m = session_message(s);
+	const char *qid;
+
+	if (m->queue_id == NULL && (qid = macro(ctx, "i")) != NULL) {
+		m->queue_id = take_input(s, m->arena, stage, "queue id", qid);
+		s->facts.queue_id = m->queue_id;
+	}
+	return m;
+}
+
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
 	struct session *s = get_session(ctx);
-	struct message *m = session_message(s);
-	const char *qid = macro(ctx, "i");
+	struct message *m = message_with_qid(ctx, s, STAGE_DATA);
 	struct verdict v;
 
-	if (qid != NULL && m->queue_id == NULL)
-		m->queue_id = take_input(s, m->arena, STAGE_DATA, "queue id", qid);
-	s->facts.queue_id = m->queue_id;
 	s->facts.rcpt = NULL;
 	session_policy(s, STAGE_DATA, &v);
 	if (v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER)
@@ -298,12 +309,9 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
-	struct message *m = session_message(get_session(ctx));
-	const char *qid = macro(ctx, "i");
+	struct session *s = get_session(ctx);
 
-	if (qid != NULL && m->queue_id == NULL)
-		m->queue_id = arena_strdup(m->arena, qid);
-	m->size += 2;
+	message_with_qid(ctx, s, STAGE_DATA)->size += 2;
 	return SMFIS_CONTINUE;
 }
 
@@ -319,13 +327,9 @@ static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct session *s = get_session(ctx);
-	struct message *m = session_message(s);
-	const char *qid = macro(ctx, "i");
 	struct verdict v;
 
-	if (qid != NULL && m->queue_id == NULL)
-		m->queue_id = take_input(s, m->arena, STAGE_EOM, "queue id", qid);
-	s->facts.queue_id = m->queue_id;
+	message_with_qid(ctx, s, STAGE_EOM);
 	session_policy(s, STAGE_EOM, &v);
 	sfsistat rc = answer(ctx, s, &v);
 	session_end_message(s, v.kind == VERDICT_REJECT  ? "reject"

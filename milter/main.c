@@ -217,7 +217,7 @@ filter_main(struct config *cfg)
 	sigaddset(&ctl, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &ctl, NULL);
 	if ((filter_log = db_log_start(cfg->database, &opt, &error)) == NULL) {
-		log_errx("database %s: %s", cfg->database, error);
+		log_errx("%s", error);
 		free(error);
 		return FILTER_EXIT_FATAL;
 	}
@@ -286,7 +286,7 @@ prepare_database(const struct config *cfg, const struct passwd *pw)
 	}
 	free(dir);
 	if (db_migrate(cfg->database, &error) < 0) {
-		log_errx("database %s: %s", cfg->database, error);
+		log_errx("%s", error);
 		free(error);
 		return -1;
 	}
@@ -393,7 +393,7 @@ check_database_access(const struct config *cfg)
 		         slash != NULL ? dir : ".", (long)geteuid());
 		rc = -1;
 	} else if (db_migrate(cfg->database, &error) < 0) {
-		log_errx("database %s: %s", cfg->database, error);
+		log_errx("%s", error);
 		free(error);
 		rc = -1;
 	}

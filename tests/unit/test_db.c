@@ -302,6 +302,22 @@ test_migrate_new(void **state)
 	assert_schema_v1(t->path);
 }
 
+/* Every connection of db/ gets the same settings. */
+static void
+test_open_settings(void **state)
+{
+	struct tmp *t = *state;
+	char *error = NULL;
+	sqlite3 *db = NULL;
+
+	assert_int_equal(db_open(t->path, 1234, &db, &error), 0);
+	assert_null(error);
+	assert_int_equal(q_int(db, "PRAGMA synchronous"), 1); /* NORMAL */
+	assert_int_equal(q_int(db, "PRAGMA busy_timeout"), 1234);
+	assert_int_equal(q_int(db, "PRAGMA user_version"), DB_SCHEMA_VERSION);
+	sqlite3_close(db);
+}
+
 static void
 test_migrate_twice(void **state)
 {
@@ -884,6 +900,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_migrate_new, tmp_setup, tmp_teardown),
+	    cmocka_unit_test_setup_teardown(test_open_settings, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(test_migrate_twice, tmp_setup, tmp_teardown),
 	    cmocka_unit_test_setup_teardown(test_future_version_refused, tmp_setup,
 	                                    tmp_teardown),
