@@ -223,7 +223,6 @@ cb_helo(SMFICTX *ctx, char *helohost)
 
 	s->helo = take_input(s, s->arena, STAGE_HELO, "HELO", helohost ? helohost : "");
 	s->facts.helo = s->helo;
-	policy_new_helo(&s->pstate);
 	session_policy(s, STAGE_HELO, &v);
 	return answer(ctx, s, &v);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,8 +56,11 @@ usage(void)
 static const char *
 config_path(const char *given)
 {
+	static char abs[PATH_MAX];
+
+	/* Absolute, so a reload still finds it after daemonize's chdir("/"). */
 	if (given != NULL)
-		return given;
+		return realpath(given, abs) != NULL ? abs : given;
 	if (access(CONFIG_DEFAULT_PATH, F_OK) == 0)
 		return CONFIG_DEFAULT_PATH;
 	return NULL;
@@ -174,7 +178,7 @@ control_thread(void *arg)
 		struct config *cfg = filter_config();
 		stop_requested = 1;
 		log_info("stopping: no new connections, finishing %u in flight",
-			 filter_active());
+		         filter_active());
 		stop_listener(cfg);
 		config_unref(cfg);
 		return NULL;
@@ -212,6 +216,15 @@ filter_main(struct config *cfg)
 	char *error = NULL;
 	int rc;
 
+	sigset_t milter_sigs;
+
+	/* Our threads must not take the signals libmilter's own signal
+	 * thread waits for (HUP, TERM, INT): block them before any thread. */
+	sigemptyset(&milter_sigs);
+	sigaddset(&milter_sigs, SIGHUP);
+	sigaddset(&milter_sigs, SIGTERM);
+	sigaddset(&milter_sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &milter_sigs, NULL);
 	sigemptyset(&ctl);
 	sigaddset(&ctl, SIGUSR1);
 	sigaddset(&ctl, SIGUSR2);
@@ -401,6 +414,26 @@ check_database_access(const struct config *cfg)
 	return rc;
 }
 
+/* Another postern whose pid is in the pid file? Then starting would take
+ * its socket away (libmilter removes a unix socket it finds). */
+static int
+check_running(const char *path)
+{
+	FILE *fp;
+	long pid = 0;
+
+	if (path == NULL || *path == '\0' || (fp = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(fp, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(fp);
+	if (pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) == 0) {
+		log_errx("postern is already running (pid %ld in %s)", pid, path);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 write_pid_file(const char *path)
 {
@@ -484,8 +517,8 @@ main(int argc, char **argv)
 		config_unref(cfg);
 		return 0;
 	}
-	if (resolve_user(cfg, &pw) < 0 || open_socket(cfg, pw) < 0 ||
-	    prepare_database(cfg, pw) < 0)
+	if (check_running(cfg->pid_file) < 0 || resolve_user(cfg, &pw) < 0 ||
+	    open_socket(cfg, pw) < 0 || prepare_database(cfg, pw) < 0)
 		return 1;
 	if (!foreground && daemonize() < 0)
 		return 1;

@@ -133,6 +133,9 @@ report_row(void *arg, const struct check_report *r)
 	    .ms = r->ms,
 	};
 	db_log_check(s->log, &row);
+	if (r->result == CHECK_TEMP)
+		log_warnx("conn %lld: %s at %s: temporary failure: %s", (long long)s->id,
+		          r->name, row.stage, r->detail ? r->detail : "");
 	if (strcmp(r->action, "warn") == 0)
 		log_info("conn %lld: warn: %s at %s from %s[%s]: %s", (long long)s->id,
 		         r->name, row.stage,

@@ -69,7 +69,7 @@ restart_allowed(const struct config *cfg, time_t *times, unsigned *n)
 		if (now - times[i] < (time_t)cfg->auto_restart_window)
 			times[kept++] = times[i];
 	*n = kept;
-	if (kept >= cfg->auto_restart_count || kept >= 64)
+	if (kept >= cfg->auto_restart_count)
 		return 0;
 	times[(*n)++] = now;
 	return 1;
@@ -80,7 +80,7 @@ supervisor_run(struct config **cfg, filter_main_fn *filter_main)
 {
 	sigset_t set, orig;
 	siginfo_t info;
-	time_t restarts[64];
+	time_t restarts[AUTO_RESTART_MAX];
 	unsigned nrestarts = 0;
 	int stopping = 0, status;
 	struct timespec tick = {1, 0};
@@ -92,6 +92,8 @@ supervisor_run(struct config **cfg, filter_main_fn *filter_main)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR1); /* meant for the filter process: ignored here */
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, &orig);
 	if ((child = start_filter(*cfg, filter_main, &orig)) < 0)
 		return 1;

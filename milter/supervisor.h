@@ -10,6 +10,9 @@
 
 struct config;
 
+/* The most restarts auto_restart_rate may allow (conf.c checks it). */
+#define AUTO_RESTART_MAX 1000
+
 /* Exit status of a filter process that libmilter stopped on a signal
  * sent to it directly (not through the supervisor): restart it. */
 #define FILTER_EXIT_SIGNALLED 3

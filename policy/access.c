@@ -94,13 +94,12 @@ try_address_key(struct lookup *l, const char *addr)
 		return try_key(l, "<>");
 	if (try_key(l, addr))
 		return true;
-	if (at != NULL && at[1] != '\0' && try_domain(l, at + 1))
+	if (!l->partial || at == NULL)
+		return false;
+	if (at[1] != '\0' && try_domain(l, at + 1))
 		return true;
-	if (at != NULL && l->partial) {
-		snprintf(user, sizeof(user), "%.*s@", (int)(at - addr), addr);
-		return try_key(l, user);
-	}
-	return false;
+	snprintf(user, sizeof(user), "%.*s@", (int)(at - addr), addr);
+	return try_key(l, user);
 }
 
 /* Which facts an access check reads, and the object for the reply. */

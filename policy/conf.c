@@ -381,6 +381,8 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		    strspn(v, "0123456789") != (size_t)(slash - v) ||
 		    config_parse_time(slash + 1, &u) < 0 || u == 0)
 			return fail(p, k, "\"%s\" is not COUNT/TIME (e.g. 10/1h)", v);
+		if (n > 1000)
+			return fail(p, k, "%u restarts: at most 1000", n);
 		cfg->auto_restart_count = n;
 		cfg->auto_restart_window = u;
 		return 0;

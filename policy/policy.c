@@ -211,6 +211,14 @@ policy_compile(const char *text, enum rlist which, struct restriction_list *list
 				                     def->name);
 				goto fail;
 			}
+			const char *colon = strchr(arg, ':');
+			if (colon != NULL && colon[1] != '/') {
+				*error_r =
+				    xasprintf("%s %s: the table path must be absolute "
+				              "(a reload runs from /)",
+				              def->name, arg);
+				goto fail;
+			}
 			r->arg = xstrdup(arg);
 			if ((r->map = map_open(arg, error_r)) == NULL)
 				goto fail;
@@ -309,37 +317,15 @@ policy_bypass_reason(const struct config *cfg, const struct facts *f)
 void
 policy_new_message(struct policy_state *st)
 {
-	st->sender_done = false;
 	st->bypass_reported = false;
-	memset(&st->sender_v, 0, sizeof(st->sender_v));
 }
 
-void
-policy_new_helo(struct policy_state *st)
-{
-	st->helo_done = false;
-	memset(&st->helo_v, 0, sizeof(st->helo_v));
-}
-
-/* A list whose verdict is kept: client, HELO and sender. */
+/* Run a list; true when its verdict ends the stage (REJECT or DEFER). */
 static bool
-cached_list(struct policy_ctx *ctx, enum rlist list, enum stage stage,
-            struct verdict *v_r)
+refuses(struct policy_ctx *ctx, enum rlist list, enum stage stage, struct verdict *v_r)
 {
-	struct policy_state *st = ctx->state;
-	bool *done = list == RL_CLIENT ? &st->client_done
-	             : list == RL_HELO ? &st->helo_done
-	                               : &st->sender_done;
-	struct verdict *v = list == RL_CLIENT ? &st->client_v
-	                    : list == RL_HELO ? &st->helo_v
-	                                      : &st->sender_v;
-
-	if (!*done) {
-		eval_list(ctx, list, stage, v);
-		*done = true;
-	}
-	*v_r = *v;
-	return v->kind == VERDICT_REJECT || v->kind == VERDICT_DEFER;
+	eval_list(ctx, list, stage, v_r);
+	return v_r->kind == VERDICT_REJECT || v_r->kind == VERDICT_DEFER;
 }
 
 static void
@@ -351,20 +337,22 @@ decide(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 	switch (stage) {
 	case STAGE_CONNECT:
 		if (!delay)
-			cached_list(ctx, RL_CLIENT, stage, v_r);
+			eval_list(ctx, RL_CLIENT, stage, v_r);
 		return;
 	case STAGE_HELO:
 		if (!delay)
-			cached_list(ctx, RL_HELO, stage, v_r);
+			eval_list(ctx, RL_HELO, stage, v_r);
 		return;
 	case STAGE_MAIL:
 		if (!delay)
-			cached_list(ctx, RL_SENDER, stage, v_r);
+			eval_list(ctx, RL_SENDER, stage, v_r);
 		return;
 	case STAGE_RCPT:
-		if (delay && (cached_list(ctx, RL_CLIENT, stage, v_r) ||
-		              cached_list(ctx, RL_HELO, stage, v_r) ||
-		              cached_list(ctx, RL_SENDER, stage, v_r)))
+		/* As Postfix: with delay_reject the client, HELO and sender
+		 * lists run again for each recipient. */
+		if (delay && (refuses(ctx, RL_CLIENT, stage, v_r) ||
+		              refuses(ctx, RL_HELO, stage, v_r) ||
+		              refuses(ctx, RL_SENDER, stage, v_r)))
 			return;
 		eval_list(ctx, RL_RECIPIENT, stage, v_r);
 		return;
@@ -394,8 +382,6 @@ policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 	}
 	decide(ctx, stage, v_r);
 	if (v_r->kind == VERDICT_REJECT || v_r->kind == VERDICT_DEFER) {
-		/* A cached verdict is given again at this stage. */
-		v_r->stage = stage;
 		if (ctx->cfg->soft_bounce)
 			reply_soft_bounce(v_r);
 	}

@@ -7,8 +7,8 @@
  * Lists are evaluated in order and the first decisive verdict of a list
  * (PERMIT, REJECT, DEFER) ends that list. As in Postfix, PERMIT ends
  * only its own list: the next list still runs. With delay_reject the
- * client, HELO and sender lists run at the first RCPT of each message
- * (their verdicts are kept for the later recipients of that message).
+ * client, HELO and sender lists run at each RCPT, before the recipient
+ * list, so a restriction sees the same facts wherever it is listed.
  *
  * Mail from internal networks, from authenticated clients and local
  * submissions (Postfix's non_smtpd_milters) bypasses every list: it is
@@ -99,12 +99,8 @@ typedef void policy_report_fn(void *arg, const struct check_report *r);
  * connect; call policy_new_message at each MAIL FROM). */
 struct policy_state {
 	bool bypass_reported;
-	bool client_done, helo_done, sender_done;
-	struct verdict client_v, helo_v, sender_v;
 };
 void policy_new_message(struct policy_state *st);
-/* A new HELO/EHLO: forget the HELO verdict. */
-void policy_new_helo(struct policy_state *st);
 
 struct policy_ctx {
 	const struct config *cfg;

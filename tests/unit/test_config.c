@@ -167,6 +167,9 @@ test_errors_name_file_line_key(void **state)
 	           "warn_if_reject must be followed by a restriction");
 	load_error("client_restrictions = check_client_access cidr:/nonexistent/t\n",
 	           "/nonexistent/t");
+	load_error("client_restrictions = check_client_access cidr:relative/t\n",
+	           "the table path must be absolute");
+	load_error("auto_restart_rate = 5000/1h\n", "at most 1000");
 	load_error("   indented = first\n", "continuation line without a setting");
 	load_error("just some words\n", "line 1: missing '='");
 	load_error("authserv_id = $nosuchkey\n", "$nosuchkey: no such key");

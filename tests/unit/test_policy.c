@@ -167,11 +167,12 @@ test_delay_reject_rejects_at_rcpt(void **state)
 	assert_substring(r.rows.line[0], "rcpt check_client_access fail reject");
 	assert_substring(r.rows.line[0], "203.0.113.5=REJECT listed here");
 
-	/* A second recipient gets the kept verdict without a second row. */
+	/* As in Postfix, the client list runs again for the next recipient. */
 	r.f.rcpt = "c@example.org";
 	v = stage(&r, STAGE_RCPT);
 	assert_int_equal(v.kind, VERDICT_REJECT);
-	assert_int_equal(r.rows.n, 1);
+	assert_int_equal(r.rows.n, 2);
+	assert_substring(r.rows.line[1], "rcpt check_client_access fail reject");
 	run_end(&r);
 	free(c);
 }
@@ -384,6 +385,50 @@ test_permit_restrictions(void **state)
 }
 
 static void
+test_lists_see_current_facts(void **state)
+{
+	struct run r;
+	/* A sender table in the client list must see each message's sender. */
+	char *c =
+	    conf("client_restrictions = check_sender_access texthash:%D/senders.hash\n");
+	(void)state;
+
+	run_start(&r, c, "192.0.2.1", NULL);
+	assert_int_equal(dialogue(&r, "h", "ok@example.org", "b@example.org").kind,
+	                 VERDICT_DUNNO);
+	r.f.sender = "spam@example.com";
+	stage(&r, STAGE_MAIL);
+	assert_int_equal(stage(&r, STAGE_RCPT).kind, VERDICT_REJECT);
+	run_end(&r);
+	free(c);
+}
+
+static void
+test_full_string_tables_get_full_address(void **state)
+{
+	struct run r;
+	char *t = testutil_write_file(dir, "senders.regexp",
+	                              "!/@example\\.com$/ REJECT not from example.com\n");
+	char *c =
+	    conf("sender_restrictions = check_sender_access regexp:%D/senders.regexp\n");
+	(void)state;
+
+	/* Postfix gives regexp: tables the whole address only: the bare
+	 * domain "example.com" must not be tried (it would match the
+	 * negated pattern). */
+	run_start(&r, c, "192.0.2.1", NULL);
+	assert_int_equal(dialogue(&r, "h", "user@example.com", "b@example.org").kind,
+	                 VERDICT_DUNNO);
+	run_end(&r);
+	run_start(&r, c, "192.0.2.1", NULL);
+	assert_int_equal(dialogue(&r, "h", "user@example.org", "b@example.org").kind,
+	                 VERDICT_REJECT);
+	run_end(&r);
+	free(c);
+	free(t);
+}
+
+static void
 test_new_message_and_helo_reset(void **state)
 {
 	struct run r;
@@ -417,6 +462,8 @@ main(void)
 	    cmocka_unit_test(test_bypass),
 	    cmocka_unit_test(test_permit_restrictions),
 	    cmocka_unit_test(test_new_message_and_helo_reset),
+	    cmocka_unit_test(test_lists_see_current_facts),
+	    cmocka_unit_test(test_full_string_tables_get_full_address),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
