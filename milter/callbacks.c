@@ -30,6 +30,9 @@ static struct config *current;
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint active;
 
+static void set_client(struct session *s, const char *hostname, const struct sockaddr *sa);
+static atomic_bool draining;
+
 void
 filter_set_log(struct db_log *log)
 {
@@ -65,6 +68,21 @@ filter_active(void)
 	return atomic_load(&active);
 }
 
+void
+filter_drain(void)
+{
+	atomic_store(&draining, true);
+}
+
+/* While draining for a stop, new connections and messages get a
+ * temporary failure so that the MTA retries them after the restart. */
+static sfsistat
+refuse_while_draining(SMFICTX *ctx)
+{
+	smfi_setreply(ctx, "451", "4.3.2", "Mail filter restarting, try again later");
+	return SMFIS_TEMPFAIL;
+}
+
 static struct session *
 get_session(SMFICTX *ctx)
 {
@@ -77,6 +95,7 @@ get_session(SMFICTX *ctx)
 		config_unref(cfg);
 		atomic_fetch_add(&active, 1);
 		smfi_setpriv(ctx, s);
+		set_client(s, NULL, NULL);
 		session_note(s, STAGE_CONNECT, "input", CHECK_FAIL,
 		             "stage before connect: client unknown");
 	}
@@ -180,9 +199,13 @@ set_client(struct session *s, const char *hostname, const struct sockaddr *sa)
 		port = ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
 	else if (sa != NULL && sa->sa_family == AF_INET6)
 		port = ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
-	if (hostname != NULL && hostname[0] != '[' && strcmp(hostname, "unknown") != 0)
-		f->client_name =
-		    take_input(s, s->arena, STAGE_CONNECT, "client name", hostname);
+	/* The name as the MTA gave it ("[192.0.2.1]" or "unknown" when it has
+	 * none), cleaned; only a real name becomes a fact for the checks. */
+	const char *given =
+	    hostname ? take_input(s, s->arena, STAGE_CONNECT, "client name", hostname)
+	             : "";
+	if (*given != '\0' && given[0] != '[' && strcmp(given, "unknown") != 0)
+		f->client_name = given;
 	/* Postfix's cleanup presents local submissions as localhost[127.0.0.1]:0. */
 	f->local_submission = port == 0 && f->client_name != NULL &&
 	                      strcmp(f->client_name, "localhost") == 0 &&
@@ -192,7 +215,7 @@ set_client(struct session *s, const char *hostname, const struct sockaddr *sa)
 	    .time = clock_now(),
 	    .client_addr = f->client_addr,
 	    .client_port = port,
-	    .client_name = hostname,
+	    .client_name = given,
 	    .daemon_name = f->daemon_name,
 	    .bypass = policy_bypass_reason(s->cfg, f),
 	};
@@ -209,7 +232,12 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	config_unref(cfg);
 	atomic_fetch_add(&active, 1);
 	smfi_setpriv(ctx, s);
-	s->facts.daemon_name = arena_strdup(s->arena, macro(ctx, "{daemon_name}"));
+	if (atomic_load(&draining))
+		return refuse_while_draining(ctx);
+	const char *daemon = macro(ctx, "{daemon_name}");
+	if (daemon != NULL)
+		s->facts.daemon_name =
+		    take_input(s, s->arena, STAGE_CONNECT, "daemon name", daemon);
 	set_client(s, hostname, hostaddr);
 	session_policy(s, STAGE_CONNECT, &v);
 	return answer(ctx, s, &v);
@@ -231,7 +259,11 @@ static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = get_session(ctx);
-	struct message *m = session_begin_message(s);
+	struct message *m;
+
+	if (atomic_load(&draining))
+		return refuse_while_draining(ctx);
+	m = session_begin_message(s);
 	const char *auth = macro(ctx, "{auth_authen}"), *qid = macro(ctx, "i");
 	struct verdict v;
 

@@ -23,5 +23,8 @@ void filter_set_config(struct config *cfg);
 struct config *filter_config(void);
 /* Connections open right now. */
 unsigned filter_active(void);
+/* Start draining for a stop: new connections and new messages are
+ * refused with 451 4.3.2; messages in flight go on. */
+void filter_drain(void);
 
 #endif

@@ -34,12 +34,15 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "milter/callbacks.h"
+#include "milter/session.h"
 #include "milter/supervisor.h"
 #include "policy/conf.h"
 
 static bool foreground;
 static struct db_log *filter_log;
 static volatile sig_atomic_t stop_requested;
+
+static void drain_messages(const struct config *cfg);
 
 static void
 usage(void)
@@ -177,8 +180,7 @@ control_thread(void *arg)
 		}
 		struct config *cfg = filter_config();
 		stop_requested = 1;
-		log_info("stopping: no new connections, finishing %u in flight",
-		         filter_active());
+		drain_messages(cfg);
 		stop_listener(cfg);
 		config_unref(cfg);
 		return NULL;
@@ -193,17 +195,35 @@ report_lost(void *arg, uint64_t lost, const char *reason)
 	         reason);
 }
 
-/* Wait for the connections in flight, at most shutdown_timeout. */
+/* Before stopping libmilter (which stops reading from every connection
+ * at once): refuse new connections and messages, and let the messages in
+ * flight end, for at most shutdown_timeout. */
 static void
-drain(const struct config *cfg)
+drain_messages(const struct config *cfg)
 {
 	time_t deadline = time(NULL) + (time_t)cfg->shutdown_timeout;
-	struct timespec pause = {0, 20 * 1000 * 1000};
+	struct timespec pause = {0, 10 * 1000 * 1000};
 
-	while (filter_active() > 0 && time(NULL) < deadline)
+	filter_drain();
+	log_info("stopping: no new connections, finishing %u messages in flight",
+	         session_in_flight());
+	while (session_in_flight() > 0 && time(NULL) < deadline)
 		nanosleep(&pause, NULL);
-	if (filter_active() > 0)
-		log_warnx("%u connections still open at shutdown", filter_active());
+	if (session_in_flight() > 0)
+		log_warnx("%u messages still in flight after shutdown_timeout: they are "
+		          "tempfailed by the MTA",
+		          session_in_flight());
+}
+
+/* After smfi_main: give the connections' close callbacks a moment. */
+static bool
+connections_closed(void)
+{
+	struct timespec pause = {0, 10 * 1000 * 1000};
+
+	for (int i = 0; i < 200 && filter_active() > 0; i++)
+		nanosleep(&pause, NULL);
+	return filter_active() == 0;
 }
 
 static int
@@ -240,13 +260,18 @@ filter_main(struct config *cfg)
 	pthread_detach(tid);
 	log_info("filter ready on %s", cfg->socket);
 	rc = smfi_main();
-	drain(cfg);
+	bool closed = connections_closed();
 	filter_set_config(NULL);
 	db_log_flush(filter_log);
 	db_log_get_stats(filter_log, &st);
 	log_info("verdict log: %llu rows written, %llu lost",
 	         (unsigned long long)st.written, (unsigned long long)st.lost);
-	db_log_stop(filter_log);
+	/* With a connection still open its thread may yet log: keep the
+	 * writer; the process exits next and frees everything anyway. */
+	if (closed)
+		db_log_stop(filter_log);
+	else
+		log_warnx("%u idle connections still open at exit", filter_active());
 	if (rc != MI_SUCCESS) {
 		log_errx("libmilter stopped with an error");
 		return 1;

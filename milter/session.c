@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,14 @@
 #include "milter/session.h"
 #include "policy/conf.h"
 #include "policy/reply.h"
+
+static atomic_uint in_flight;
+
+unsigned
+session_in_flight(void)
+{
+	return atomic_load(&in_flight);
+}
 
 struct session *
 session_new(struct config *cfg, struct db_log *log)
@@ -87,6 +96,7 @@ session_end_message(struct session *s, const char *action)
 	arena_free(m->arena);
 	free(m);
 	s->msg = NULL;
+	atomic_fetch_sub(&in_flight, 1);
 	s->facts.sender = NULL;
 	s->facts.rcpt = NULL;
 	s->facts.queue_id = NULL;
@@ -106,6 +116,7 @@ session_begin_message(struct session *s)
 	m->t0 = clock_ms();
 	s->msg = m;
 	s->messages++;
+	atomic_fetch_add(&in_flight, 1);
 	policy_new_message(&s->pstate);
 	return m;
 }

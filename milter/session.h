@@ -66,6 +66,9 @@ void session_note(struct session *s, enum stage stage, const char *name,
 /* End any message and free everything. NULL is allowed. */
 void session_free(struct session *s);
 
+/* Messages between MAIL FROM and their end, in all sessions. */
+unsigned session_in_flight(void);
+
 /* Append text to a comma separated heap list *list. */
 void session_list_add(char **list, const char *text);
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/lib.sh: shell helpers of the integration suite (sourced by
 # tests/run-integration; bash only).
 #
@@ -29,8 +30,9 @@ now_ms() {
 	echo $((t / 1000))
 }
 
+# Diagnostic lines ("# "), each cut at 400 bytes.
 diag() {
-	sed -e 's/^/# /'
+	cut -c1-400 | sed -e 's/^/# /'
 }
 
 indent() {
@@ -259,7 +261,7 @@ start_daemon() {
 	local name=$1 mode=${2:-} dir=$WORK/$1 limit=10000 deadline pid
 	local -a cmd=("$POSTERN" -f -c "$dir/postern.conf")
 	if [[ $mode == valgrind ]]; then
-		cmd=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite
+		cmd=(valgrind --vgdb=no --leak-check=full --errors-for-leak-kinds=definite
 			--error-exitcode=99 --log-file="$WORK/vg/vg.%p" "${cmd[@]}")
 		limit=90000
 	fi
@@ -345,8 +347,8 @@ kill_daemons() {
 	local name pid child
 	for name in "${!D_PID[@]}"; do
 		pid=${D_PID[$name]}
-		child=$(pgrep -P "$pid" 2>/dev/null)
-		kill -KILL "$pid" $child 2>/dev/null
+		child=$(pgrep -P "$pid" 2>/dev/null | head -n 1)
+		kill -KILL "$pid" ${child:+"$child"} 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
 }
