@@ -30,7 +30,8 @@ static struct config *current;
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_uint active;
 
-static void set_client(struct session *s, const char *hostname, const struct sockaddr *sa);
+static void set_client(struct session *s, const char *hostname,
+                       const struct sockaddr *sa);
 static atomic_bool draining;
 
 void
