@@ -319,13 +319,11 @@ static sfsistat
 cb_data(SMFICTX *ctx)
 {
 	struct session *s = get_session(ctx);
-	struct message *m = message_with_qid(ctx, s, STAGE_DATA);
 	struct verdict v;
 
+	message_with_qid(ctx, s, STAGE_DATA);
 	s->facts.rcpt = NULL;
 	session_policy(s, STAGE_DATA, &v);
-	if (v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER)
-		m->decided = true;
 	return answer(ctx, s, &v);
 }
 
@@ -376,7 +374,7 @@ cb_abort(SMFICTX *ctx)
 	struct session *s = smfi_getpriv(ctx);
 
 	if (s != NULL)
-		session_end_message(s, s->msg && s->msg->decided ? "reject" : "aborted");
+		session_end_message(s, "aborted");
 	return SMFIS_CONTINUE;
 }
 

@@ -40,7 +40,7 @@
 
 static bool foreground;
 static struct db_log *filter_log;
-static volatile sig_atomic_t stop_requested;
+static atomic_bool stop_requested;
 
 static void drain_messages(const struct config *cfg);
 
@@ -179,7 +179,7 @@ control_thread(void *arg)
 			continue;
 		}
 		struct config *cfg = filter_config();
-		stop_requested = 1;
+		atomic_store(&stop_requested, true);
 		drain_messages(cfg);
 		stop_listener(cfg);
 		config_unref(cfg);
@@ -276,7 +276,7 @@ filter_main(struct config *cfg)
 		log_errx("libmilter stopped with an error");
 		return 1;
 	}
-	return stop_requested ? 0 : FILTER_EXIT_SIGNALLED;
+	return atomic_load(&stop_requested) ? 0 : FILTER_EXIT_SIGNALLED;
 }
 
 /* libmilter keeps its listening socket to itself; find it by
@@ -368,15 +368,15 @@ open_socket(const struct config *cfg, const struct passwd *pw)
 static int
 resolve_user(const struct config *cfg, struct passwd **pw_r)
 {
+	struct passwd *pw = getpwnam(cfg->user);
+
 	*pw_r = NULL;
 	if (geteuid() != 0) {
-		if (strcmp(cfg->user, "root") != 0 && getpwnam(cfg->user) != NULL &&
-		    getpwnam(cfg->user)->pw_uid != geteuid())
+		if (pw != NULL && pw->pw_uid != geteuid())
 			log_info("not started as root: running as uid %ld, not user %s",
 			         (long)geteuid(), cfg->user);
 		return 0;
 	}
-	struct passwd *pw = getpwnam(cfg->user);
 	if (pw == NULL) {
 		log_errx(
 		    "user = %s: no such user (create it with \"adduser --system --group "

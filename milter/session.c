@@ -87,8 +87,10 @@ session_end_message(struct session *s, const char *action)
 
 	if (m == NULL)
 		return;
-	/* A message whose every recipient was refused ends as refused. */
-	if (strcmp(action, "aborted") == 0 && m->have_reject && m->naccepted == 0)
+	/* A message refused at DATA, or whose every recipient was refused,
+	 * ends as refused when the MTA aborts it. */
+	if (strcmp(action, "aborted") == 0 && m->have_reject &&
+	    (m->naccepted == 0 || m->last_reject.stage >= STAGE_DATA))
 		action = m->last_reject.kind == VERDICT_DEFER ? "defer" : "reject";
 	write_message_row(s, m, action);
 	free(m->rcpts);
@@ -115,7 +117,6 @@ session_begin_message(struct session *s)
 	m->time = clock_now();
 	m->t0 = clock_ms();
 	s->msg = m;
-	s->messages++;
 	atomic_fetch_add(&in_flight, 1);
 	policy_new_message(&s->pstate);
 	return m;

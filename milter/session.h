@@ -32,7 +32,6 @@ struct message {
 	char *rejected; /* rejected, comma separated (heap) */
 	unsigned naccepted;
 	int64_t size;
-	bool decided;               /* a verdict ended it (reject at DATA/EOM) */
 	struct verdict last_reject; /* the last rejection given */
 	bool have_reject;
 };
@@ -46,7 +45,6 @@ struct session {
 	struct policy_state pstate;
 	struct message *msg;
 	char *helo;
-	unsigned messages;
 };
 
 /* A new session for a connection, holding a reference to cfg. */

@@ -29,7 +29,7 @@ struct key {
 	enum key_type type;
 	const char *def;
 	size_t off; /* offset of the field in struct config */
-	int arg;    /* KT_RLIST: the list; KT_CODE: the code class (4, 5 or 0 = any) */
+	int arg;    /* KT_CODE: the code class (4 or 5) */
 };
 
 #define F(field) offsetof(struct config, field)
@@ -49,11 +49,11 @@ static const struct key keys[] = {
     {"internal_networks", KT_NETLIST, "127.0.0.0/8 [::1]/128", F(internal_networks), 0},
     {"delay_reject", KT_BOOL, "yes", F(delay_reject), 0},
     {"soft_bounce", KT_BOOL, "no", F(soft_bounce), 0},
-    {"client_restrictions", KT_RLIST, "", LIST(RL_CLIENT), RL_CLIENT},
-    {"helo_restrictions", KT_RLIST, "", LIST(RL_HELO), RL_HELO},
-    {"sender_restrictions", KT_RLIST, "", LIST(RL_SENDER), RL_SENDER},
-    {"recipient_restrictions", KT_RLIST, "", LIST(RL_RECIPIENT), RL_RECIPIENT},
-    {"data_restrictions", KT_RLIST, "", LIST(RL_DATA), RL_DATA},
+    {"client_restrictions", KT_RLIST, "", LIST(RL_CLIENT), 0},
+    {"helo_restrictions", KT_RLIST, "", LIST(RL_HELO), 0},
+    {"sender_restrictions", KT_RLIST, "", LIST(RL_SENDER), 0},
+    {"recipient_restrictions", KT_RLIST, "", LIST(RL_RECIPIENT), 0},
+    {"data_restrictions", KT_RLIST, "", LIST(RL_DATA), 0},
     {"reject_code", KT_CODE, "554", F(reject_code), 5},
     {"defer_code", KT_CODE, "450", F(defer_code), 4},
     {"access_map_reject_code", KT_CODE, "554", F(access_map_reject_code), 5},
@@ -388,8 +388,7 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		return 0;
 	}
 	case KT_RLIST:
-		if (policy_compile(v, (enum rlist)key->arg,
-		                   (struct restriction_list *)field, &err) < 0) {
+		if (policy_compile(v, (struct restriction_list *)field, &err) < 0) {
 			fail(p, k, "%s", err);
 			free(err);
 			return -1;

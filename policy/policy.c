@@ -177,13 +177,11 @@ policy_list_free(struct restriction_list *list)
 }
 
 int
-policy_compile(const char *text, enum rlist which, struct restriction_list *list_r,
-               char **error_r)
+policy_compile(const char *text, struct restriction_list *list_r, char **error_r)
 {
 	char *copy = xstrdup(text), *cursor = copy, *tok;
 	size_t cap = 0;
 	bool warn = false;
-	(void)which;
 
 	list_r->v = NULL;
 	list_r->n = 0;

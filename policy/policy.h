@@ -78,8 +78,7 @@ struct restriction_list {
 /* Compile the text of one list ("permit_mynetworks, check_client_access
  * cidr:/x, reject"). Access tables are opened now, so a bad table is a
  * config error. Returns 0, or -1 with a malloc'd *error_r. */
-int policy_compile(const char *text, enum rlist which, struct restriction_list *list_r,
-                   char **error_r);
+int policy_compile(const char *text, struct restriction_list *list_r, char **error_r);
 void policy_list_free(struct restriction_list *list);
 
 /* The name of restriction i of the table, or NULL past the end (docs). */

@@ -12,24 +12,7 @@
 #include "policy/conf.h"
 #include "testutil.h"
 
-static char *dir;
-
-static int
-setup(void **state)
-{
-	(void)state;
-	dir = testutil_mkdtemp();
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	testutil_rmtree(dir);
-	free(dir);
-	return 0;
-}
+#define dir testutil_dir
 
 /* Load text as a config file; returns the config or NULL with *err. */
 static struct config *
@@ -273,5 +256,5 @@ main(void)
 	    cmocka_unit_test(test_print_and_key_table),
 	    cmocka_unit_test(test_refcount),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }

@@ -15,7 +15,7 @@
 #include "policy/policy.h"
 #include "testutil.h"
 
-static char *dir;
+#define dir testutil_dir
 
 struct rows {
 	size_t n;
@@ -98,8 +98,7 @@ dialogue(struct run *r, const char *helo, const char *from, const char *rcpt)
 static int
 setup(void **state)
 {
-	(void)state;
-	dir = testutil_mkdtemp();
+	testutil_dir_setup(state);
 	char *p = testutil_write_file(dir, "clients.cidr",
 	                              "203.0.113.0/24 REJECT listed here\n"
 	                              "198.51.100.7 DEFER\n"
@@ -114,15 +113,6 @@ setup(void **state)
 	                        "info@ DEFER local part\n"
 	                        "<> REJECT no bounces\n");
 	free(p);
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	(void)state;
-	testutil_rmtree(dir);
-	free(dir);
 	return 0;
 }
 
@@ -465,5 +455,5 @@ main(void)
 	    cmocka_unit_test(test_lists_see_current_facts),
 	    cmocka_unit_test(test_full_string_tables_get_full_address),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, testutil_dir_teardown);
 }

@@ -62,6 +62,31 @@ testutil_mkdtemp(void)
 	return dir;
 }
 
+/* A scratch directory for a whole test group: pass testutil_dir_setup
+ * and testutil_dir_teardown to cmocka_run_group_tests and use
+ * testutil_dir in the tests. */
+static char *testutil_dir;
+
+static TESTUTIL_UNUSED int testutil_rmtree(const char *dir);
+
+static TESTUTIL_UNUSED int
+testutil_dir_setup(void **state)
+{
+	(void)state;
+	testutil_dir = testutil_mkdtemp();
+	return 0;
+}
+
+static TESTUTIL_UNUSED int
+testutil_dir_teardown(void **state)
+{
+	(void)state;
+	testutil_rmtree(testutil_dir);
+	free(testutil_dir);
+	testutil_dir = NULL;
+	return 0;
+}
+
 /* Write len bytes of data to dir/name, replacing any such file, and
  * return the malloc'd path. */
 static TESTUTIL_UNUSED char *
