@@ -80,8 +80,13 @@ static const char migration_1[] =
     "CREATE INDEX checks_time ON checks(time);"
     "CREATE INDEX checks_name_result ON checks(name, result);";
 
+/* 2: the reverse DNS of each connection (issue 3). */
+static const char migration_2[] = "ALTER TABLE connections ADD COLUMN ptr_name TEXT;"
+                                  "ALTER TABLE connections ADD COLUMN iprev TEXT;";
+
 static const struct migration migrations[] = {
     {1, migration_1},
+    {2, migration_2},
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,

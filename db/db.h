@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 /* Create the database file if needed, set WAL mode and run every pending
  * migration. Safe to call on an up-to-date database. Returns 0, or -1
@@ -38,6 +38,8 @@ struct db_connection_row {
 	const char *client_name; /* as the MTA gave it */
 	const char *daemon_name; /* {daemon_name}, may be NULL */
 	const char *bypass;      /* "internal", "authenticated", "local", or NULL */
+	const char *ptr_name;    /* first valid PTR name, or NULL */
+	const char *iprev;       /* pass, fail, temperror, or NULL (not looked up) */
 };
 
 struct db_message_row {

@@ -124,6 +124,8 @@ static const size_t conn_strings[] = {
     offsetof(struct db_connection_row, client_name),
     offsetof(struct db_connection_row, daemon_name),
     offsetof(struct db_connection_row, bypass),
+    offsetof(struct db_connection_row, ptr_name),
+    offsetof(struct db_connection_row, iprev),
 };
 
 static int
@@ -139,6 +141,8 @@ bind_connection(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN
 	rc |= bind_text(st, 5, c->client_name);
 	rc |= bind_text(st, 6, c->daemon_name);
 	rc |= bind_text(st, 7, c->bypass);
+	rc |= bind_text(st, 8, c->ptr_name);
+	rc |= bind_text(st, 9, c->iprev);
 	return rc;
 }
 
@@ -205,8 +209,8 @@ bind_check(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN])
 
 static const struct rec_kind_info kinds[REC_NKINDS] = {
     [REC_CONNECTION] = {"INSERT INTO connections (id, time, client_addr, client_port,"
-                        " client_name, daemon_name, bypass)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        " client_name, daemon_name, bypass, ptr_name, iprev)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         sizeof(struct db_connection_row), conn_strings,
                         NELEM(conn_strings), bind_connection},
     [REC_MESSAGE] = {"INSERT INTO messages (id, conn_id, time, queue_id, helo, sender,"

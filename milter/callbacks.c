@@ -10,16 +10,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db/db.h"
+#include "dns/resolver.h"
 #include "lib/arena.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "milter/callbacks.h"
 #include "milter/session.h"
+#include "policy/authres.h"
 #include "policy/conf.h"
+#include "policy/dnscheck.h"
 #include "policy/reply.h"
 
 /* Longest HELO name or address we keep; longer input is cut and noted. */
@@ -32,6 +37,7 @@ static atomic_uint active;
 
 static void set_client(struct session *s, const char *hostname,
                        const struct sockaddr *sa);
+static void log_connection(struct session *s);
 static atomic_bool draining;
 
 void
@@ -45,6 +51,8 @@ filter_set_config(struct config *cfg)
 {
 	struct config *old;
 
+	if (cfg != NULL)
+		dns_cache_configure(cfg->dns_cache_size);
 	pthread_mutex_lock(&current_lock);
 	old = current;
 	current = cfg;
@@ -97,6 +105,7 @@ get_session(SMFICTX *ctx)
 		atomic_fetch_add(&active, 1);
 		smfi_setpriv(ctx, s);
 		set_client(s, NULL, NULL);
+		log_connection(s);
 		session_note(s, STAGE_CONNECT, "input", CHECK_FAIL,
 		             "stage before connect: client unknown");
 	}
@@ -211,14 +220,32 @@ set_client(struct session *s, const char *hostname, const struct sockaddr *sa)
 	f->local_submission = port == 0 && f->client_name != NULL &&
 	                      strcmp(f->client_name, "localhost") == 0 &&
 	                      strcmp(f->client_addr, "127.0.0.1") == 0;
+	s->client_port = port;
+	s->client_given = given;
+}
+
+/* The connections row, once the connect stage has looked up the
+ * client's reverse DNS. */
+static void
+log_connection(struct session *s)
+{
+	const char *bypass = policy_bypass_reason(s->cfg, &s->facts);
+	const struct iprev *ir = NULL;
+
+	if (bypass == NULL) {
+		struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL};
+		ir = dnscheck_iprev(&pctx);
+	}
 	struct db_connection_row row = {
 	    .id = s->id,
 	    .time = clock_now(),
-	    .client_addr = f->client_addr,
-	    .client_port = port,
-	    .client_name = given,
-	    .daemon_name = f->daemon_name,
-	    .bypass = policy_bypass_reason(s->cfg, f),
+	    .client_addr = s->facts.client_addr,
+	    .client_port = s->client_port,
+	    .client_name = s->client_given,
+	    .daemon_name = s->facts.daemon_name,
+	    .bypass = bypass,
+	    .ptr_name = ir ? ir->ptr_name : NULL,
+	    .iprev = ir ? iprev_result_name(ir->result) : NULL,
 	};
 	db_log_connection(s->log, &row);
 }
@@ -241,6 +268,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		    take_input(s, s->arena, STAGE_CONNECT, "daemon name", daemon);
 	set_client(s, hostname, hostaddr);
 	session_policy(s, STAGE_CONNECT, &v);
+	log_connection(s);
 	return answer(ctx, s, &v);
 }
 
@@ -252,6 +280,7 @@ cb_helo(SMFICTX *ctx, char *helohost)
 
 	s->helo = take_input(s, s->arena, STAGE_HELO, "HELO", helohost ? helohost : "");
 	s->facts.helo = s->helo;
+	policy_new_helo(&s->pstate);
 	session_policy(s, STAGE_HELO, &v);
 	return answer(ctx, s, &v);
 }
@@ -290,6 +319,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	               strip_brackets(m->arena, argv && argv[0] ? argv[0] : ""));
 
 	s->facts.rcpt = rcpt;
+	s->facts.rcpt_count = m->naccepted;
 	session_policy(s, STAGE_RCPT, &v);
 	if (v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER) {
 		session_list_add(&m->rejected, rcpt);
@@ -321,7 +351,7 @@ cb_data(SMFICTX *ctx)
 	struct session *s = get_session(ctx);
 	struct verdict v;
 
-	message_with_qid(ctx, s, STAGE_DATA);
+	s->facts.rcpt_count = message_with_qid(ctx, s, STAGE_DATA)->naccepted;
 	s->facts.rcpt = NULL;
 	session_policy(s, STAGE_DATA, &v);
 	return answer(ctx, s, &v);
@@ -330,9 +360,15 @@ cb_data(SMFICTX *ctx)
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct message *m = session_message(get_session(ctx));
+	struct session *s = get_session(ctx);
+	struct message *m = session_message(s);
 
 	m->size += (int64_t)(strlen(name) + strlen(value) + 4);
+	if (strcasecmp(name, "Authentication-Results") == 0) {
+		m->ar_count++;
+		if (authres_is_ours(value, s->cfg->authserv_id))
+			session_index_add(m, m->ar_count);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -353,6 +389,38 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return SMFIS_CONTINUE;
 }
 
+/* Remove Authentication-Results that claim to be ours (each by its own
+ * index among those headers, highest first, so the others keep theirs),
+ * then put ours at the top. */
+static void
+write_headers(SMFICTX *ctx, struct session *s)
+{
+	struct message *m = s->msg;
+	const char *methods[8];
+	size_t n;
+
+	for (size_t i = m->nforged; i > 0; i--) {
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)m->forged[i - 1],
+		                   NULL) != MI_SUCCESS)
+			log_warnx(
+			    "conn %lld: cannot remove a forged Authentication-Results",
+			    (long long)s->id);
+	}
+	if (m->nforged > 0)
+		session_note(
+		    s, STAGE_EOM, "authres", CHECK_FAIL,
+		    "removed Authentication-Results that claimed our authserv_id");
+	if (policy_bypass_reason(s->cfg, &s->facts) != NULL)
+		return;
+	struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL};
+	n = dnscheck_authres(&pctx, methods, sizeof(methods) / sizeof(methods[0]));
+	char *value = authres_build(s->cfg->authserv_id, methods, n);
+	if (smfi_insheader(ctx, 0, "Authentication-Results", value) != MI_SUCCESS)
+		log_warnx("conn %lld: cannot add Authentication-Results",
+		          (long long)s->id);
+	free(value);
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
@@ -362,6 +430,8 @@ cb_eom(SMFICTX *ctx)
 	message_with_qid(ctx, s, STAGE_EOM);
 	session_policy(s, STAGE_EOM, &v);
 	sfsistat rc = answer(ctx, s, &v);
+	if (rc == SMFIS_CONTINUE)
+		write_headers(ctx, s);
 	session_end_message(s, v.kind == VERDICT_REJECT  ? "reject"
 	                       : v.kind == VERDICT_DEFER ? "defer"
 	                                                 : "accept");

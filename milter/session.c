@@ -39,6 +39,13 @@ session_new(struct config *cfg, struct db_log *log)
 }
 
 void
+session_index_add(struct message *m, unsigned index)
+{
+	m->forged = xgrow(m->forged, &m->forged_cap, m->nforged + 1, sizeof(*m->forged));
+	m->forged[m->nforged++] = index;
+}
+
+void
 session_list_add(char **list, const char *text)
 {
 	size_t old = *list ? strlen(*list) : 0, add = strlen(text);
@@ -95,6 +102,7 @@ session_end_message(struct session *s, const char *action)
 	write_message_row(s, m, action);
 	free(m->rcpts);
 	free(m->rejected);
+	free(m->forged);
 	arena_free(m->arena);
 	free(m);
 	s->msg = NULL;
@@ -183,6 +191,7 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	session_end_message(s, "aborted");
+	policy_state_free(&s->pstate);
 	config_unref(s->cfg);
 	arena_free(s->arena);
 }

@@ -32,6 +32,9 @@ struct message {
 	char *rejected; /* rejected, comma separated (heap) */
 	unsigned naccepted;
 	int64_t size;
+	unsigned ar_count; /* Authentication-Results seen */
+	unsigned *forged;  /* indexes of those claiming to be ours */
+	size_t nforged, forged_cap;
 	struct verdict last_reject; /* the last rejection given */
 	bool have_reject;
 };
@@ -45,6 +48,8 @@ struct session {
 	struct policy_state pstate;
 	struct message *msg;
 	char *helo;
+	int client_port;
+	const char *client_given; /* client name as the MTA gave it */
 };
 
 /* A new session for a connection, holding a reference to cfg. */
@@ -66,6 +71,9 @@ void session_free(struct session *s);
 
 /* Messages between MAIL FROM and their end, in all sessions. */
 unsigned session_in_flight(void);
+
+/* Remember the index of a forged Authentication-Results header. */
+void session_index_add(struct message *m, unsigned index);
 
 /* Append text to a comma separated heap list *list. */
 void session_list_add(char **list, const char *text);

@@ -18,11 +18,30 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ifaddrs.h>
+
+#include "dns/dnsbl.h"
+#include "dns/resolver.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "policy/conf.h"
+#include "policy/syntax.h"
 
-enum key_type { KT_STRING, KT_BOOL, KT_TIME, KT_CODE, KT_NETLIST, KT_RLIST, KT_RATE };
+enum key_type {
+	KT_STRING,
+	KT_BOOL,
+	KT_TIME,
+	KT_CODE,
+	KT_NETLIST,
+	KT_RLIST,
+	KT_RATE,
+	KT_UINT,
+	KT_INT,
+	KT_NAMES,   /* host names, lower case */
+	KT_SERVERS, /* dns_servers */
+	KT_DNSBL,   /* dnsbl_sites */
+	KT_TEMPACT, /* defer | dunno */
+};
 
 struct key {
 	const char *name;
@@ -58,6 +77,21 @@ static const struct key keys[] = {
     {"defer_code", KT_CODE, "450", F(defer_code), 4},
     {"access_map_reject_code", KT_CODE, "554", F(access_map_reject_code), 5},
     {"access_map_defer_code", KT_CODE, "450", F(access_map_defer_code), 4},
+    {"dns_servers", KT_SERVERS, "", F(dns_servers), 0},
+    {"dns_timeout", KT_TIME, "5s", F(dns_timeout), 0},
+    {"dns_cache_size", KT_UINT, "10000", F(dns_cache_size), 0},
+    {"dnsbl_sites", KT_DNSBL, "", F(dnsbl_sites), 0},
+    {"dnsbl_threshold", KT_INT, "1", F(dnsbl_threshold), 0},
+    {"dnsbl_temp_action", KT_TEMPACT, "defer", F(dnsbl_temp_defer), 0},
+    {"my_helo_names", KT_NAMES, "", F(my_helo_names), 0},
+    {"unknown_client_reject_code", KT_CODE, "450", F(unknown_client_reject_code), 0},
+    {"unknown_hostname_reject_code", KT_CODE, "450", F(unknown_hostname_reject_code), 0},
+    {"unknown_address_reject_code", KT_CODE, "450", F(unknown_address_reject_code), 0},
+    {"invalid_hostname_reject_code", KT_CODE, "501", F(invalid_hostname_reject_code), 0},
+    {"non_fqdn_reject_code", KT_CODE, "504", F(non_fqdn_reject_code), 0},
+    {"maps_rbl_reject_code", KT_CODE, "554", F(maps_rbl_reject_code), 0},
+    {"multi_recipient_bounce_reject_code", KT_CODE, "550",
+     F(multi_recipient_bounce_reject_code), 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -341,6 +375,8 @@ parse_bool(const char *v, bool *b_r)
 	return 0;
 }
 
+static int convert_names(struct parse *p, size_t k, const char *v, char ***names_r);
+
 static int
 convert(struct parse *p, struct config *cfg, size_t k)
 {
@@ -366,8 +402,13 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		return 0;
 	case KT_CODE:
 		if (strlen(v) != 3 || strspn(v, "0123456789") != 3 ||
-		    v[0] - '0' != key->arg)
-			return fail(p, k, "\"%s\" is not a %dXX reply code", v, key->arg);
+		    (key->arg != 0 && v[0] - '0' != key->arg) ||
+		    (key->arg == 0 && v[0] != '4' && v[0] != '5'))
+			return key->arg
+			           ? fail(p, k, "\"%s\" is not a %dXX reply code", v,
+			                  key->arg)
+			           : fail(p, k, "\"%s\" is not a 4XX or 5XX reply code",
+			                  v);
 		*(unsigned *)field = (unsigned)atoi(v);
 		return 0;
 	case KT_NETLIST:
@@ -387,6 +428,49 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		cfg->auto_restart_window = u;
 		return 0;
 	}
+	case KT_UINT:
+	case KT_INT: {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0' || n > 100000000 ||
+		    n < -100000000 || (key->type == KT_UINT && n < 0))
+			return fail(p, k, "\"%s\" is not a%s number", v,
+			            key->type == KT_UINT ? " non-negative" : "n integer");
+		if (key->type == KT_UINT)
+			*(unsigned *)field = (unsigned)n;
+		else
+			*(int *)field = (int)n;
+		return 0;
+	}
+	case KT_NAMES:
+		return convert_names(p, k, v, (char ***)field);
+	case KT_SERVERS:
+		if (*v != '\0') {
+			struct dns_server *sv;
+			size_t n;
+			if (dns_servers_parse(v, &sv, &n, &err) < 0) {
+				fail(p, k, "%s", err);
+				free(err);
+				return -1;
+			}
+			free(sv);
+		}
+		*(char **)field = xstrdup(v);
+		return 0;
+	case KT_DNSBL:
+		if (dnsbl_sites_parse(v, &cfg->dnsbl_sites, &cfg->ndnsbl_sites, &err) <
+		    0) {
+			fail(p, k, "%s", err);
+			free(err);
+			return -1;
+		}
+		return 0;
+	case KT_TEMPACT:
+		if (strcmp(v, "defer") != 0 && strcmp(v, "dunno") != 0)
+			return fail(p, k, "\"%s\" is not defer or dunno", v);
+		*(bool *)field = strcmp(v, "defer") == 0;
+		return 0;
 	case KT_RLIST:
 		if (policy_compile(v, (struct restriction_list *)field, &err) < 0) {
 			fail(p, k, "%s", err);
@@ -396,6 +480,74 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		return 0;
 	}
 	return fail(p, k, "internal error: unknown key type");
+}
+
+/* A list of host names (my_helo_names): valid names, lower case. */
+static int
+convert_names(struct parse *p, size_t k, const char *v, char ***names_r)
+{
+	char *copy = xstrdup(v), *cursor = copy, *tok;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	const char *why;
+
+	while ((tok = str_next_token(&cursor)) != NULL) {
+		char name[256];
+		syntax_strip_dot(tok, name, sizeof(name));
+		if (!syntax_hostname_valid(name, &why)) {
+			fail(p, k, "\"%.80s\" is not a host name: %s", tok, why);
+			free(copy);
+			names = xgrow(names, &cap, n + 1, sizeof(*names));
+			names[n] = NULL;
+			*names_r = names;
+			return -1;
+		}
+		names = xgrow(names, &cap, n + 2, sizeof(*names));
+		names[n++] = str_lower(xstrdup(name));
+	}
+	names = xgrow(names, &cap, n + 1, sizeof(*names));
+	names[n] = NULL;
+	*names_r = names;
+	free(copy);
+	return 0;
+}
+
+/* The addresses of this host's interfaces, for reject_helo_is_us. */
+static void
+own_addresses(struct config *cfg)
+{
+	struct ifaddrs *ifa, *i;
+	size_t cap = 0;
+
+	if (getifaddrs(&ifa) != 0)
+		return;
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		struct ipaddr ip;
+		if (i->ifa_addr == NULL || ipaddr_from_sockaddr(i->ifa_addr, &ip) != 0)
+			continue;
+		cfg->own_addrs = xgrow(cfg->own_addrs, &cap, cfg->nown_addrs + 1,
+		                       sizeof(*cfg->own_addrs));
+		cfg->own_addrs[cfg->nown_addrs++] = ip;
+	}
+	freeifaddrs(ifa);
+}
+
+/* The resolver of this snapshot: dns_servers, or resolv.conf. Without a
+ * usable server every lookup is TEMP, which the checks report. */
+static void
+make_resolver(struct config *cfg)
+{
+	struct dns_server *sv = NULL;
+	size_t n = 0;
+	char *err = NULL;
+
+	if (cfg->dns_servers[0] != '\0')
+		(void)dns_servers_parse(cfg->dns_servers, &sv, &n, &err);
+	else
+		(void)dns_servers_from_resolv_conf("/etc/resolv.conf", &sv, &n, &err);
+	free(err);
+	cfg->resolver = dns_resolver_new(sv, n, cfg->dns_timeout * 1000u);
+	free(sv);
 }
 
 static char *
@@ -432,6 +584,12 @@ config_load(const char *path, char **error_r)
 		rc = expand(&p, k, 0);
 	for (k = 0; rc == 0 && k < NKEYS; k++)
 		rc = convert(&p, cfg, k);
+	if (rc == 0 && cfg->dns_timeout == 0)
+		rc = fail(&p, (size_t)key_index("dns_timeout"), "must be at least 1s");
+	if (rc == 0) {
+		make_resolver(cfg);
+		own_addresses(cfg);
+	}
 	cfg->values = xcalloc(NKEYS, sizeof(char *));
 	for (k = 0; k < NKEYS; k++)
 		cfg->values[k] = p.raw[k];
@@ -457,9 +615,13 @@ config_unref(struct config *cfg)
 		return;
 	for (size_t k = 0; k < NKEYS; k++) {
 		char *field = (char *)cfg + keys[k].off;
-		if (keys[k].type == KT_STRING)
+		if (keys[k].type == KT_STRING || keys[k].type == KT_SERVERS)
 			free(*(char **)field);
-		else if (keys[k].type == KT_NETLIST)
+		else if (keys[k].type == KT_NAMES && *(char ***)field != NULL) {
+			for (char **n = *(char ***)field; *n; n++)
+				free(*n);
+			free(*(char ***)field);
+		} else if (keys[k].type == KT_NETLIST)
 			cidr_list_free((struct cidr_list *)field);
 		else if (keys[k].type == KT_RLIST)
 			policy_list_free((struct restriction_list *)field);
@@ -467,6 +629,9 @@ config_unref(struct config *cfg)
 			free(cfg->values[k]);
 	}
 	free(cfg->values);
+	dnsbl_sites_free(cfg->dnsbl_sites, cfg->ndnsbl_sites);
+	dns_resolver_free(cfg->resolver);
+	free(cfg->own_addrs);
 	free(cfg->path);
 	free(cfg);
 }

@@ -22,6 +22,9 @@
 #include "lib/ipaddr.h"
 #include "policy/policy.h"
 
+struct dns_resolver;
+struct dnsbl_site;
+
 /* The design's fixed paths: admins and docs rely on them. */
 #define CONFIG_DEFAULT_PATH "/etc/postern/postern.conf"
 #define DATABASE_DEFAULT_PATH "/var/lib/postern/postern.db"
@@ -53,6 +56,26 @@ struct config {
 	unsigned defer_code;
 	unsigned access_map_reject_code;
 	unsigned access_map_defer_code;
+
+	/* DNS. */
+	struct dns_resolver *resolver; /* from dns_servers and dns_timeout */
+	char *dns_servers;             /* as written; "" = /etc/resolv.conf */
+	unsigned dns_timeout;          /* seconds */
+	unsigned dns_cache_size;       /* entries */
+	struct dnsbl_site *dnsbl_sites;
+	size_t ndnsbl_sites;
+	int dnsbl_threshold;
+	bool dnsbl_temp_defer;    /* dnsbl_temp_action = defer */
+	char **my_helo_names;     /* lower case, NULL-terminated */
+	struct ipaddr *own_addrs; /* the host's interface addresses */
+	size_t nown_addrs;
+	unsigned unknown_client_reject_code;
+	unsigned unknown_hostname_reject_code;
+	unsigned unknown_address_reject_code;
+	unsigned invalid_hostname_reject_code;
+	unsigned non_fqdn_reject_code;
+	unsigned maps_rbl_reject_code;
+	unsigned multi_recipient_bounce_reject_code;
 
 	/* Printable effective values, one per key, in key-table order. */
 	char **values;

@@ -20,30 +20,13 @@
 #include "policy/conf.h"
 #include "policy/maps.h"
 #include "policy/policy.h"
+#include "policy/policy_internal.h"
 #include "policy/reply.h"
+#include "dns/dnsbl.h"
+#include "policy/dnscheck.h"
+#include <stdarg.h>
 
-/* What a restriction function gets and fills. */
-struct eval {
-	struct policy_ctx *ctx;
-	const struct restriction *r;
-	enum rlist list;
-	struct verdict *v;
-	int warn; /* the check asked to warn (access map WARN) */
-	char detail[1400];
-};
-
-typedef enum check_result restriction_fn(struct eval *e);
-
-enum arg_kind { ARG_NONE, ARG_MAP };
-
-struct restriction_def {
-	const char *name;
-	enum arg_kind arg;
-	restriction_fn *fn;
-	int what; /* access checks: enum access_what */
-};
-
-static const enum reply_object list_object[RL__COUNT] = {OBJ_CLIENT, OBJ_HELO, OBJ_SENDER,
+const enum reply_object policy_list_object[RL__COUNT] = {OBJ_CLIENT, OBJ_HELO, OBJ_SENDER,
                                                          OBJ_RECIPIENT, OBJ_DATA};
 
 static enum check_result
@@ -56,16 +39,16 @@ r_permit(struct eval *e)
 static enum check_result
 r_reject(struct eval *e)
 {
-	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->reject_code,
-	          NULL, "Access denied");
+	reply_set(e->v, e->ctx->facts, policy_list_object[e->list],
+	          e->ctx->cfg->reject_code, NULL, "Access denied");
 	return CHECK_FAIL;
 }
 
 static enum check_result
 r_defer(struct eval *e)
 {
-	reply_set(e->v, e->ctx->facts, list_object[e->list], e->ctx->cfg->defer_code,
-	          NULL, "Try again later");
+	reply_set(e->v, e->ctx->facts, policy_list_object[e->list],
+	          e->ctx->cfg->defer_code, NULL, "Try again later");
 	return CHECK_FAIL;
 }
 
@@ -108,16 +91,44 @@ r_access(struct eval *e)
 }
 
 static const struct restriction_def restrictions[] = {
-    {"permit", ARG_NONE, r_permit, 0},
-    {"reject", ARG_NONE, r_reject, 0},
-    {"defer", ARG_NONE, r_defer, 0},
-    {"permit_internal_networks", ARG_NONE, r_permit_internal, 0},
-    {"permit_mynetworks", ARG_NONE, r_permit_internal, 0},
-    {"permit_sasl_authenticated", ARG_NONE, r_permit_sasl, 0},
-    {"check_client_access", ARG_MAP, r_access, ACCESS_CLIENT},
-    {"check_helo_access", ARG_MAP, r_access, ACCESS_HELO},
-    {"check_sender_access", ARG_MAP, r_access, ACCESS_SENDER},
-    {"check_recipient_access", ARG_MAP, r_access, ACCESS_RECIPIENT},
+    {"permit", ARG_NONE, r_permit, 0, STAGE_CONNECT, NULL},
+    {"reject", ARG_NONE, r_reject, 0, STAGE_CONNECT, NULL},
+    {"defer", ARG_NONE, r_defer, 0, STAGE_CONNECT, NULL},
+    {"permit_internal_networks", ARG_NONE, r_permit_internal, 0, STAGE_CONNECT, NULL},
+    {"permit_mynetworks", ARG_NONE, r_permit_internal, 0, STAGE_CONNECT, NULL},
+    {"permit_sasl_authenticated", ARG_NONE, r_permit_sasl, 0, STAGE_MAIL, NULL},
+    {"check_client_access", ARG_MAP, r_access, ACCESS_CLIENT, STAGE_CONNECT, NULL},
+    {"check_helo_access", ARG_MAP, r_access, ACCESS_HELO, STAGE_HELO, NULL},
+    {"check_sender_access", ARG_MAP, r_access, ACCESS_SENDER, STAGE_MAIL, NULL},
+    {"check_recipient_access", ARG_MAP, r_access, ACCESS_RECIPIENT, STAGE_RCPT, NULL},
+    /* Client: reverse DNS and DNS lists. */
+    {"reject_unknown_reverse_client_hostname", ARG_NONE, r_unknown_reverse_client, 0,
+     STAGE_CONNECT, p_client_list},
+    {"reject_unknown_client_hostname", ARG_NONE, r_unknown_client, 0, STAGE_CONNECT,
+     p_client_list},
+    {"reject_rbl_client", ARG_SITE, r_rbl_client, 0, STAGE_CONNECT, p_client_list},
+    {"permit_dnswl_client", ARG_SITE, r_dnswl_client, 0, STAGE_CONNECT, p_client_list},
+    {"reject_rhsbl_client", ARG_SITE, r_rhsbl_client, 0, STAGE_CONNECT, NULL},
+    {"reject_rhsbl_reverse_client", ARG_SITE, r_rhsbl_reverse_client, 0, STAGE_CONNECT,
+     NULL},
+    {"reject_dnsbl_score", ARG_NONE, r_dnsbl_score, 0, STAGE_CONNECT, p_dnsbl_score},
+    /* HELO. */
+    {"reject_invalid_helo_hostname", ARG_NONE, r_invalid_helo, 0, STAGE_HELO, NULL},
+    {"reject_non_fqdn_helo_hostname", ARG_NONE, r_non_fqdn_helo, 0, STAGE_HELO, NULL},
+    {"reject_unknown_helo_hostname", ARG_NONE, r_unknown_helo, 0, STAGE_HELO, p_host},
+    {"reject_rhsbl_helo", ARG_SITE, r_rhsbl_helo, 0, STAGE_HELO, p_rhsbl},
+    {"reject_helo_is_us", ARG_NONE, r_helo_is_us, 0, STAGE_HELO, NULL},
+    /* Sender and recipient. */
+    {"reject_non_fqdn_sender", ARG_NONE, r_non_fqdn_sender, 0, STAGE_MAIL, NULL},
+    {"reject_unknown_sender_domain", ARG_NONE, r_unknown_sender_domain, 0, STAGE_MAIL,
+     p_mail_domain},
+    {"reject_rhsbl_sender", ARG_SITE, r_rhsbl_sender, 0, STAGE_MAIL, p_rhsbl},
+    {"reject_non_fqdn_recipient", ARG_NONE, r_non_fqdn_recipient, 0, STAGE_RCPT, NULL},
+    {"reject_unknown_recipient_domain", ARG_NONE, r_unknown_recipient_domain, 0,
+     STAGE_RCPT, p_mail_domain},
+    {"reject_rhsbl_recipient", ARG_SITE, r_rhsbl_recipient, 0, STAGE_RCPT, p_rhsbl},
+    {"reject_multi_recipient_bounce", ARG_NONE, r_multi_recipient_bounce, 0, STAGE_RCPT,
+     NULL},
 };
 #define NRESTRICTIONS (sizeof(restrictions) / sizeof(restrictions[0]))
 
@@ -152,6 +163,21 @@ check_result_name(enum check_result r)
 	return result_names[r];
 }
 
+void
+eval_detail(struct eval *e, const char *fmt, ...)
+{
+	size_t used = strnlen(e->detail, sizeof(e->detail) - 1);
+	va_list ap;
+
+	if (used > 0 && used + 2 < sizeof(e->detail)) {
+		memcpy(e->detail + used, "; ", 3);
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(e->detail + used, sizeof(e->detail) - used, fmt, ap);
+	va_end(ap);
+}
+
 /* Compiling. */
 
 static const struct restriction_def *
@@ -170,6 +196,10 @@ policy_list_free(struct restriction_list *list)
 		free(list->v[i].arg);
 		if (list->v[i].map != NULL)
 			map_free(list->v[i].map);
+		if (list->v[i].site != NULL) {
+			dnsbl_site_free(list->v[i].site);
+			free(list->v[i].site);
+		}
 	}
 	free(list->v);
 	list->v = NULL;
@@ -201,6 +231,24 @@ policy_compile(const char *text, struct restriction_list *list_r, char **error_r
 		r->def = def;
 		r->warn_only = warn;
 		warn = false;
+		if (def->arg == ARG_SITE) {
+			char *arg = str_next_token(&cursor);
+			if (arg == NULL) {
+				*error_r =
+				    xasprintf("%s needs a list domain "
+				              "(e.g. %s zen.example=127.0.0.[2..11])",
+				              def->name, def->name);
+				goto fail;
+			}
+			r->arg = xstrdup(arg);
+			r->site = xcalloc(1, sizeof(*r->site));
+			char *why = NULL;
+			if (dnsbl_site_parse(arg, false, r->site, &why) != 0) {
+				*error_r = xasprintf("%s %s: %s", def->name, arg, why);
+				free(why);
+				goto fail;
+			}
+		}
 		if (def->arg == ARG_MAP) {
 			char *arg = str_next_token(&cursor);
 			if (arg == NULL) {
@@ -276,8 +324,9 @@ run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
 		action = "warn";
 		v->kind = VERDICT_DUNNO;
 	}
+	double ms = clock_ms() - t0;
 	report(ctx, stage, r->def->name, res, action, e.detail[0] ? e.detail : NULL,
-	       clock_ms() - t0);
+	       e.dns_ms > ms ? e.dns_ms : ms);
 	v->check = r->def->name;
 	v->stage = stage;
 }
@@ -316,6 +365,19 @@ void
 policy_new_message(struct policy_state *st)
 {
 	st->bypass_reported = false;
+	dnscheck_new_message(st);
+}
+
+void
+policy_new_helo(struct policy_state *st)
+{
+	dnscheck_new_helo(st);
+}
+
+void
+policy_state_free(struct policy_state *st)
+{
+	dnscheck_state_free(st);
 }
 
 /* Run a list; true when its verdict ends the stage (REJECT or DEFER). */
@@ -378,6 +440,7 @@ policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 		}
 		return;
 	}
+	dnscheck_prefetch(ctx, stage);
 	decide(ctx, stage, v_r);
 	if (v_r->kind == VERDICT_REJECT || v_r->kind == VERDICT_DEFER) {
 		if (ctx->cfg->soft_bounce)

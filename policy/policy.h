@@ -24,6 +24,8 @@
 
 struct config;
 struct map;
+struct dnsbl_site;
+struct dnscheck_state;
 
 enum stage { STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT, STAGE_DATA, STAGE_EOM };
 const char *stage_name(enum stage s);
@@ -58,6 +60,7 @@ struct facts {
 	const char *auth_authen; /* {auth_authen} */
 	const char *daemon_name;
 	const char *queue_id;
+	unsigned rcpt_count;   /* recipients accepted so far in this message */
 	bool local_submission; /* non_smtpd_milters (Postfix cleanup) */
 };
 
@@ -65,9 +68,10 @@ struct facts {
 struct restriction_def;
 struct restriction {
 	const struct restriction_def *def;
-	bool warn_only;  /* warn_if_reject prefix */
-	char *arg;       /* argument as written, or NULL */
-	struct map *map; /* access table, for check_*_access */
+	bool warn_only;          /* warn_if_reject prefix */
+	char *arg;               /* argument as written, or NULL */
+	struct map *map;         /* access table, for check_*_access */
+	struct dnsbl_site *site; /* DNS list, for reject_rbl_client and kin */
 };
 
 struct restriction_list {
@@ -98,8 +102,13 @@ typedef void policy_report_fn(void *arg, const struct check_report *r);
  * connect; call policy_new_message at each MAIL FROM). */
 struct policy_state {
 	bool bypass_reported;
+	struct dnscheck_state *dns; /* DNS answers and results, or NULL */
 };
 void policy_new_message(struct policy_state *st);
+/* A new HELO/EHLO: forget what was learnt about the previous one. */
+void policy_new_helo(struct policy_state *st);
+/* Free what the engine keeps for a connection. */
+void policy_state_free(struct policy_state *st);
 
 struct policy_ctx {
 	const struct config *cfg;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,6 +89,22 @@ reply_set(struct verdict *v, const struct facts *f, enum reply_object obj, unsig
 	snprintf(raw, sizeof(raw), "%s: %s rejected: %s", who, objects[obj], text);
 	str_sanitize(clean, sizeof(clean), raw);
 	snprintf(v->text, sizeof(v->text), "%s", clean);
+}
+
+void
+reply_set_raw(struct verdict *v, unsigned code, const char *xcode, const char *fmt, ...)
+{
+	char raw[800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	v->kind = code >= 500 ? VERDICT_REJECT : VERDICT_DEFER;
+	v->code = code;
+	snprintf(v->xcode, sizeof(v->xcode), "%s", xcode);
+	v->xcode[0] = (char)('0' + code / 100);
+	str_sanitize(v->text, sizeof(v->text), raw);
 }
 
 void

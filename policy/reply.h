@@ -22,6 +22,12 @@ enum reply_object { OBJ_CLIENT, OBJ_HELO, OBJ_SENDER, OBJ_RECIPIENT, OBJ_DATA };
 void reply_set(struct verdict *v, const struct facts *f, enum reply_object obj,
                unsigned code, const char *xcode, const char *text);
 
+/* Fill v as a REJECT or DEFER with a text of its own, for replies that
+ * Postfix words without the "<what>: ... rejected:" form (DNS lists,
+ * reverse DNS). The class of xcode follows the code. */
+void reply_set_raw(struct verdict *v, unsigned code, const char *xcode, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
 /* soft_bounce: turn 5xx into 4xx (and 5.X.Y into 4.X.Y). */
 void reply_soft_bounce(struct verdict *v);
 

@@ -111,6 +111,12 @@ expect_match() {
 	fi
 }
 
+# A rawmilter transcript without its eom-change lines (header changes,
+# whose folded values continue on lines that start with a tab).
+without_changes() {
+	printf '%s\n' "$1" | awk '/^eom-change/ { skip = 1; next } skip && /^\t/ { next } { skip = 0; print }'
+}
+
 # expect_true DESC COMMAND...
 expect_true() {
 	local desc=$1 out
