@@ -425,6 +425,11 @@ handle_reply(struct dns_batch *b, struct query *q, size_t server, const uint8_t 
 		start(b, q, retry);
 		return;
 	case REPLY_FINAL:
+		if (q->chain + r.chain > DNS_CNAME_MAX) {
+			dns_answer_free(r.answer);
+			finish_temp(q, "CNAME chain too long");
+			return;
+		}
 		finish(q, r.answer);
 		return;
 	}
@@ -531,11 +536,12 @@ step_tcp(struct dns_batch *b, struct query *q, unsigned retry)
 	free(msg);
 }
 
-/* Hand finished answers to their callbacks, which may add queries. */
+/* Hand finished answers to their callbacks, which may add queries.
+ * Returns true when a callback ran. */
 static bool
 deliver(struct dns_batch *b)
 {
-	bool open = false;
+	bool ran = false;
 
 	for (size_t i = 0; i < b->n; i++) {
 		struct query *q = b->q[i];
@@ -544,12 +550,34 @@ deliver(struct dns_batch *b)
 			q->result = NULL;
 			q->state = Q_DELIVERED;
 			q->fn(b, q->arg, a);
+			ran = true;
 		}
 	}
+	return ran;
+}
+
+/* Start what callbacks added (answered from the cache, perhaps) and
+ * deliver what is finished, until nothing changes. Returns true while
+ * some query still waits for the network. */
+static bool
+settle(struct dns_batch *b, double deadline, unsigned retry)
+{
+	do {
+		double now = clock_ms();
+		for (size_t i = 0; i < b->n; i++) {
+			struct query *q = b->q[i];
+			if (q->state != Q_NEW)
+				continue;
+			if (now < deadline)
+				start(b, q, retry);
+			else
+				finish_temp(q, "timeout");
+		}
+	} while (deliver(b));
 	for (size_t i = 0; i < b->n; i++)
 		if (b->q[i]->state != Q_DELIVERED)
-			open = true;
-	return open;
+			return true;
+	return false;
 }
 
 void
@@ -567,19 +595,9 @@ dns_batch_run(struct dns_batch *b, unsigned timeout_ms)
 	size_t pcap = 0, wcap = 0;
 
 	for (;;) {
-		double now = clock_ms();
-		for (size_t i = 0; i < b->n; i++) {
-			struct query *q = b->q[i];
-			if (q->state == Q_NEW) {
-				if (now < deadline)
-					start(b, q, retry);
-				else
-					finish_temp(q, "timeout");
-			}
-		}
-		if (!deliver(b))
+		if (!settle(b, deadline, retry))
 			break;
-		now = clock_ms();
+		double now = clock_ms();
 		if (now >= deadline) {
 			for (size_t i = 0; i < b->n; i++) {
 				struct query *q = b->q[i];

@@ -93,6 +93,10 @@ dns_servers_parse(const char *text, struct dns_server **v_r, size_t *n_r, char *
 		n++;
 	}
 	free(copy);
+	if (n == 0) {
+		*error_r = xstrdup("no server given");
+		return -1;
+	}
 	*v_r = v;
 	*n_r = n;
 	return 0;
@@ -107,7 +111,8 @@ dns_servers_from_resolv_conf(const char *path, struct dns_server **v_r, size_t *
                              char **error_r)
 {
 	FILE *f = fopen(path, "r");
-	char line[512];
+	char *line = NULL;
+	size_t linecap = 0;
 	struct dns_server *v = NULL;
 	size_t n = 0, cap = 0;
 
@@ -115,7 +120,7 @@ dns_servers_from_resolv_conf(const char *path, struct dns_server **v_r, size_t *
 		*error_r = xasprintf("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	while (getline(&line, &linecap, f) >= 0) {
 		char *cursor = line, *word = str_next_token(&cursor), *addr;
 		if (word == NULL || strcmp(word, "nameserver") != 0)
 			continue;
@@ -129,6 +134,7 @@ dns_servers_from_resolv_conf(const char *path, struct dns_server **v_r, size_t *
 		v = xgrow(v, &cap, n + 1, sizeof(*v));
 		v[n++] = s;
 	}
+	free(line);
 	fclose(f);
 	if (n == 0) {
 		free(v);

@@ -366,6 +366,85 @@ collect(const ldns_pkt *pkt, const char *name, uint16_t type, const char *orig_n
 	r->answer = a;
 }
 
+/* Step over a name in wire form (a pointer ends it). */
+static int
+skip_name(const uint8_t *buf, size_t end, size_t *pos)
+{
+	size_t p = *pos;
+
+	for (int labels = 0; labels < 128; labels++) {
+		if (p >= end)
+			return -1;
+		uint8_t c = buf[p];
+		if (c == 0) {
+			*pos = p + 1;
+			return 0;
+		}
+		if ((c & 0xc0) == 0xc0) {
+			if (p + 1 >= end)
+				return -1;
+			*pos = p + 2;
+			return 0;
+		}
+		if (c & 0xc0)
+			return -1;
+		p += 1u + c;
+	}
+	return -1;
+}
+
+/* ldns reads what a record type needs and skips the rest of its data:
+ * check that each answer record we use (the asked type, CNAME) is exactly
+ * as long as its type holds, so trailing bytes are not taken at face
+ * value. */
+static int
+check_rdlengths(const uint8_t *buf, size_t len, uint16_t qtype)
+{
+	size_t pos = 12;
+	unsigned qd = (unsigned)(buf[4] << 8 | buf[5]),
+	         an = (unsigned)(buf[6] << 8 | buf[7]);
+
+	for (unsigned i = 0; i < qd; i++) {
+		if (skip_name(buf, len, &pos) != 0 || (pos += 4) > len)
+			return -1;
+	}
+	for (unsigned i = 0; i < an; i++) {
+		if (skip_name(buf, len, &pos) != 0 || pos + 10 > len)
+			return -1;
+		unsigned type = (unsigned)(buf[pos] << 8 | buf[pos + 1]);
+		size_t rdlen = (size_t)(buf[pos + 8] << 8 | buf[pos + 9]),
+		       start = pos + 10;
+		size_t end = start + rdlen, p = start;
+		if (end > len)
+			return -1;
+		if (type != qtype && type != DNS_T_CNAME)
+			type = 0; /* not used: not checked */
+		switch (type) {
+		case DNS_T_A:
+			if (rdlen != 4)
+				return -1;
+			break;
+		case DNS_T_AAAA:
+			if (rdlen != 16)
+				return -1;
+			break;
+		case DNS_T_MX:
+			p += 2;
+			/* fall through */
+		case DNS_T_NS:
+		case DNS_T_CNAME:
+		case DNS_T_PTR:
+			if (skip_name(buf, end, &p) != 0 || p != end)
+				return -1;
+			break;
+		default:
+			break;
+		}
+		pos = end;
+	}
+	return 0;
+}
+
 void
 dns_wire_reply(const uint8_t *buf, size_t len, uint16_t id, const char *name,
                uint16_t type, const char *orig_name, struct reply *r)
@@ -384,6 +463,8 @@ dns_wire_reply(const uint8_t *buf, size_t len, uint16_t id, const char *name,
 	}
 	if (!ldns_pkt_qr(pkt) || ldns_pkt_get_opcode(pkt) != LDNS_PACKET_QUERY) {
 		set_why(r, REPLY_MALFORMED, "malformed answer: not a query response");
+	} else if (check_rdlengths(buf, len, type) != 0) {
+		set_why(r, REPLY_MALFORMED, "malformed answer: bad record data");
 	} else if (ldns_pkt_tc(pkt)) {
 		r->kind = REPLY_TRUNCATED;
 	} else if (!question_matches(pkt, name, type)) {

@@ -584,8 +584,9 @@ config_load(const char *path, char **error_r)
 		rc = expand(&p, k, 0);
 	for (k = 0; rc == 0 && k < NKEYS; k++)
 		rc = convert(&p, cfg, k);
-	if (rc == 0 && cfg->dns_timeout == 0)
-		rc = fail(&p, (size_t)key_index("dns_timeout"), "must be at least 1s");
+	if (rc == 0 && (cfg->dns_timeout == 0 || cfg->dns_timeout > 600))
+		rc = fail(&p, (size_t)key_index("dns_timeout"),
+		          "must be at least 1s and at most 10m");
 	if (rc == 0) {
 		make_resolver(cfg);
 		own_addresses(cfg);
