@@ -233,7 +233,8 @@ log_connection(struct session *s)
 	const struct iprev *ir = NULL;
 
 	if (bypass == NULL) {
-		struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL};
+		struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate,
+		                          NULL,   NULL,      true};
 		ir = dnscheck_iprev(&pctx);
 	}
 	struct db_connection_row row = {
@@ -412,7 +413,7 @@ write_headers(SMFICTX *ctx, struct session *s)
 		    "removed Authentication-Results that claimed our authserv_id");
 	if (policy_bypass_reason(s->cfg, &s->facts) != NULL)
 		return;
-	struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL};
+	struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL, true};
 	n = dnscheck_authres(&pctx, methods, sizeof(methods) / sizeof(methods[0]));
 	char *value = authres_build(s->cfg->authserv_id, methods, n);
 	if (smfi_insheader(ctx, 0, "Authentication-Results", value) != MI_SUCCESS)

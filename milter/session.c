@@ -166,7 +166,7 @@ report_row(void *arg, const struct check_report *r)
 void
 session_policy(struct session *s, enum stage stage, struct verdict *v_r)
 {
-	struct policy_ctx ctx = {s->cfg, &s->facts, &s->pstate, report_row, s};
+	struct policy_ctx ctx = {s->cfg, &s->facts, &s->pstate, report_row, s, true};
 
 	policy_stage(&ctx, stage, v_r);
 	if (v_r->kind != VERDICT_REJECT && v_r->kind != VERDICT_DEFER)

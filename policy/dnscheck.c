@@ -252,8 +252,10 @@ prefetch_site(struct policy_ctx *ctx, struct dns_batch *b, const struct dnsbl_si
 void
 p_client_list(struct policy_ctx *ctx, const struct restriction *r, struct dns_batch *b)
 {
-	if (r->site != NULL)
+	if (r->site != NULL && strncmp(r->def->name, "reject_rhsbl", 12) != 0)
 		prefetch_site(ctx, b, r->site);
+	else
+		prefetch_iprev(ctx, b);
 }
 
 void
@@ -335,7 +337,7 @@ dnscheck_prefetch(struct policy_ctx *ctx, enum stage stage)
 	 * can be emptied between stages. */
 	if (m->n > MEMO_MAX)
 		memo_clear(m);
-	if (stage == STAGE_CONNECT)
+	if (stage == STAGE_CONNECT && ctx->want_iprev)
 		prefetch_iprev(ctx, b);
 	for (int l = 0; l < RL__COUNT; l++) {
 		const struct restriction_list *list = &ctx->cfg->lists[l];

@@ -108,9 +108,9 @@ static const struct restriction_def restrictions[] = {
      p_client_list},
     {"reject_rbl_client", ARG_SITE, r_rbl_client, 0, STAGE_CONNECT, p_client_list},
     {"permit_dnswl_client", ARG_SITE, r_dnswl_client, 0, STAGE_CONNECT, p_client_list},
-    {"reject_rhsbl_client", ARG_SITE, r_rhsbl_client, 0, STAGE_CONNECT, NULL},
+    {"reject_rhsbl_client", ARG_SITE, r_rhsbl_client, 0, STAGE_CONNECT, p_client_list},
     {"reject_rhsbl_reverse_client", ARG_SITE, r_rhsbl_reverse_client, 0, STAGE_CONNECT,
-     NULL},
+     p_client_list},
     {"reject_dnsbl_score", ARG_NONE, r_dnsbl_score, 0, STAGE_CONNECT, p_dnsbl_score},
     /* HELO. */
     {"reject_invalid_helo_hostname", ARG_NONE, r_invalid_helo, 0, STAGE_HELO, NULL},

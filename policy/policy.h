@@ -116,6 +116,8 @@ struct policy_ctx {
 	struct policy_state *state;
 	policy_report_fn *report; /* may be NULL */
 	void *report_arg;
+	bool want_iprev; /* look up the client's reverse DNS at connect even
+	                  * when no restriction needs it (for the headers) */
 };
 
 /* Why this client bypasses the restrictions ("internal",

@@ -56,12 +56,13 @@ run_start(struct run *r, const char *conf, const char *addr, const char *name)
 		snprintf(r->f.client_addr, sizeof(r->f.client_addr), "%s", addr);
 	}
 	r->f.client_name = name;
-	r->ctx = (struct policy_ctx){r->cfg, &r->f, &r->st, collect, &r->rows};
+	r->ctx = (struct policy_ctx){r->cfg, &r->f, &r->st, collect, &r->rows, false};
 }
 
 static void
 run_end(struct run *r)
 {
+	policy_state_free(&r->st);
 	config_unref(r->cfg);
 }
 
