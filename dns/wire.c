@@ -452,9 +452,13 @@ dns_wire_reply(const uint8_t *buf, size_t len, uint16_t id, const char *name,
 	ldns_pkt *pkt = NULL;
 
 	memset(r, 0, sizeof(*r));
-	/* Too short for a header, or someone else's id: not ours. */
-	if (len < 12 || (uint16_t)((buf[0] << 8) | buf[1]) != id) {
+	/* Someone else's id (or too short to have one): not ours. */
+	if (len < 2 || (uint16_t)((buf[0] << 8) | buf[1]) != id) {
 		r->kind = REPLY_IGNORE;
+		return;
+	}
+	if (len < 12) {
+		set_why(r, REPLY_MALFORMED, "malformed answer: shorter than a header");
 		return;
 	}
 	if (ldns_wire2pkt(&pkt, buf, len) != LDNS_STATUS_OK) {

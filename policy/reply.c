@@ -40,23 +40,38 @@ reply_is_xcode(const char *text, size_t len)
 	return i == len;
 }
 
+/* Longest object we quote in a reply; longer ones are cut with "...",
+ * so the reply keeps its closing '>' and its text within 512 bytes. */
+#define SUBJECT_MAX 200
+
+static void
+quote(char *buf, size_t len, const char *text, const char *post)
+{
+	if (strlen(text) > SUBJECT_MAX)
+		snprintf(buf, len, "<%.*s...%s>", SUBJECT_MAX, text, post);
+	else
+		snprintf(buf, len, "<%s%s>", text, post);
+}
+
 /* The "<...>" part: what was rejected. */
 static void
 subject(const struct facts *f, enum reply_object obj, char *buf, size_t len)
 {
+	char addr[IPADDR_STRLEN + 2];
+
 	switch (obj) {
 	case OBJ_CLIENT:
-		snprintf(buf, len, "<%s[%s]>",
-		         f->client_name ? f->client_name : "unknown", f->client_addr);
+		snprintf(addr, sizeof(addr), "[%s]", f->client_addr);
+		quote(buf, len, f->client_name ? f->client_name : "unknown", addr);
 		break;
 	case OBJ_HELO:
-		snprintf(buf, len, "<%s>", f->helo ? f->helo : "");
+		quote(buf, len, f->helo ? f->helo : "", "");
 		break;
 	case OBJ_SENDER:
-		snprintf(buf, len, "<%s>", f->sender ? f->sender : "");
+		quote(buf, len, f->sender ? f->sender : "", "");
 		break;
 	case OBJ_RECIPIENT:
-		snprintf(buf, len, "<%s>", f->rcpt ? f->rcpt : "");
+		quote(buf, len, f->rcpt ? f->rcpt : "", "");
 		break;
 	case OBJ_DATA:
 		snprintf(buf, len, "<DATA>");
