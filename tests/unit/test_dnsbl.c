@@ -344,21 +344,6 @@ test_site_parse_bad(void **state)
 	}
 }
 
-/* A name of labels of `label` bytes joined by dots, `total` bytes long
- * (the last label takes what is left, and must not be empty). */
-static char *
-make_name(size_t label, size_t total)
-{
-	char *name = testutil_repeat('a', total);
-
-	for (size_t i = label; i < total; i += label + 1)
-		name[i] = '.';
-	if (total > 0 && name[total - 1] == '.')
-		testutil_fail(__FILE__, __LINE__, "make_name(%zu, %zu) ends in a dot",
-		              label, total);
-	return name;
-}
-
 static void
 test_site_parse_lengths(void **state)
 {
@@ -376,7 +361,7 @@ test_site_parse_lengths(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
-		char *name = make_name(cases[i].label, cases[i].total);
+		char *name = testutil_name(cases[i].label, cases[i].total);
 		char *dotted = testutil_printf("%s.", name);
 		struct dnsbl_site s;
 		char *error = NULL;
@@ -573,7 +558,7 @@ test_reverse_name_refused(void **state)
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		struct ipaddr ip = addr(cases[i].addr);
-		char *domain = make_name(cases[i].label, cases[i].total);
+		char *domain = testutil_name(cases[i].label, cases[i].total);
 		char buf[1024];
 		char *r = dnsbl_reverse_name(&ip, domain, buf, sizeof(buf));
 
@@ -668,7 +653,7 @@ test_name_query_lengths(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
-		char *name = make_name(cases[i].label, cases[i].total);
+		char *name = testutil_name(cases[i].label, cases[i].total);
 		char *text = testutil_printf("%s%s", name, cases[i].dot ? "." : "");
 		char buf[1024];
 		char *r = dnsbl_name_query(text, "dbl.example", buf, sizeof(buf));

@@ -21,21 +21,6 @@
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A name of labels of `label` bytes joined by dots, `total` bytes long
- * (the last label takes what is left, and must not be empty). */
-static char *
-make_name(size_t label, size_t total)
-{
-	char *name = testutil_repeat('a', total);
-
-	for (size_t i = label; i < total; i += label + 1)
-		name[i] = '.';
-	if (total > 0 && name[total - 1] == '.')
-		testutil_fail(__FILE__, __LINE__, "make_name(%zu, %zu) ends in a dot",
-		              label, total);
-	return name;
-}
-
 static void
 test_strip_dot(void **state)
 {
@@ -178,7 +163,7 @@ test_hostname_lengths(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
-		char *name = make_name(cases[i].label, cases[i].total);
+		char *name = testutil_name(cases[i].label, cases[i].total);
 		const char *why = "unset";
 
 		if (syntax_hostname_valid(name, &why) != (cases[i].why == NULL))
@@ -263,7 +248,7 @@ test_hostname_fqdn_lengths(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
-		char *name = make_name(cases[i].label, cases[i].total);
+		char *name = testutil_name(cases[i].label, cases[i].total);
 		char *text = testutil_printf("%s%s", name, cases[i].dot ? "." : "");
 
 		if (syntax_hostname_fqdn(text) != cases[i].fqdn)
@@ -512,7 +497,7 @@ test_address_fqdn_lengths(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
-		char *domain = make_name(cases[i].label, cases[i].total);
+		char *domain = testutil_name(cases[i].label, cases[i].total);
 		char *addr = testutil_printf("user@%s", domain);
 		char *dotted = testutil_printf("user@%s.", domain);
 

@@ -156,4 +156,20 @@ testutil_assert_substring(const char *haystack, const char *needle, const char *
 #define assert_substring(haystack, needle)                                               \
 	testutil_assert_substring((haystack), (needle), __FILE__, __LINE__)
 
+/* A host name of labels of `label` bytes joined by dots, `total` bytes
+ * long (the last label takes what is left, and must not be empty).
+ * Malloc'd. */
+static TESTUTIL_UNUSED char *
+testutil_name(size_t label, size_t total)
+{
+	char *name = testutil_repeat('a', total);
+
+	for (size_t i = label; i < total; i += label + 1)
+		name[i] = '.';
+	if (total > 0 && name[total - 1] == '.')
+		testutil_fail(__FILE__, __LINE__, "testutil_name(%zu, %zu) ends in a dot",
+		              label, total);
+	return name;
+}
+
 #endif
