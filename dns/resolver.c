@@ -586,6 +586,10 @@ dns_batch_run(struct dns_batch *b, unsigned timeout_ms)
 	unsigned timeout = timeout_ms ? timeout_ms : b->r->timeout_ms;
 	unsigned retry = retry_ms(b, timeout);
 	double deadline = clock_ms() + timeout;
+
+	/* Nothing to ask, or everything from the cache: no sockets. */
+	if (!settle(b, deadline, retry))
+		return;
 	uint8_t *buf = xmalloc(UDP_BUF);
 	struct pollfd *pfd = NULL;
 	struct {
