@@ -4,6 +4,7 @@
 #ifndef POSTERN_DNS_INTERNAL_H
 #define POSTERN_DNS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,7 +29,8 @@ enum reply_kind {
 
 struct reply {
 	enum reply_kind kind;
-	char why[96];              /* MALFORMED, RCODE: what was wrong */
+	char why[96]; /* MALFORMED, RCODE: what was wrong */
+	bool final; /* MALFORMED: no other server can do better (CNAME chain too long) */
 	char *follow;              /* FOLLOW: the name to ask next (malloc'd) */
 	unsigned chain;            /* CNAME records followed in this reply */
 	struct dns_answer *answer; /* FINAL (malloc'd) */

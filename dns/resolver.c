@@ -387,10 +387,12 @@ handle_reply(struct dns_batch *b, struct query *q, size_t server, const uint8_t 
 	struct reply r;
 
 	dns_wire_reply(buf, len, q->id, q->name, q->type, q->orig, &r);
-	if (over_tcp && (r.kind == REPLY_IGNORE || r.kind == REPLY_TRUNCATED))
+	/* Over TCP the server answers this query or it is broken. */
+	if (over_tcp && (r.kind == REPLY_IGNORE || r.kind == REPLY_TRUNCATED)) {
 		snprintf(r.why, sizeof(r.why), "malformed answer: %s over TCP",
-		         r.kind == REPLY_IGNORE ? "wrong id or question" : "truncated"),
-		    r.kind = REPLY_MALFORMED;
+		         r.kind == REPLY_IGNORE ? "wrong id or question" : "truncated");
+		r.kind = REPLY_MALFORMED;
+	}
 	switch (r.kind) {
 	case REPLY_IGNORE:
 		return;
@@ -399,7 +401,7 @@ handle_reply(struct dns_batch *b, struct query *q, size_t server, const uint8_t 
 		return;
 	case REPLY_MALFORMED:
 	case REPLY_RCODE:
-		if (strcmp(r.why, "CNAME chain too long") == 0) {
+		if (r.final) {
 			finish_temp(q, r.why);
 			return;
 		}

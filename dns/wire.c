@@ -316,6 +316,7 @@ collect(const ldns_pkt *pkt, const char *name, uint16_t type, const char *orig_n
 			if (++r->chain > DNS_CNAME_MAX) {
 				free(cur);
 				set_why(r, REPLY_MALFORMED, "CNAME chain too long");
+				r->final = true;
 				return;
 			}
 			free(cur);

@@ -77,7 +77,7 @@ static const struct key keys[] = {
     {"defer_code", KT_CODE, "450", F(defer_code), 4},
     {"access_map_reject_code", KT_CODE, "554", F(access_map_reject_code), 5},
     {"access_map_defer_code", KT_CODE, "450", F(access_map_defer_code), 4},
-    {"dns_servers", KT_SERVERS, "", F(dns_servers), 0},
+    {"dns_servers", KT_SERVERS, "", F(dns_server_v), 0},
     {"dns_timeout", KT_TIME, "5s", F(dns_timeout), 0},
     {"dns_cache_size", KT_UINT, "10000", F(dns_cache_size), 0},
     {"dnsbl_sites", KT_DNSBL, "", F(dnsbl_sites), 0},
@@ -446,17 +446,12 @@ convert(struct parse *p, struct config *cfg, size_t k)
 	case KT_NAMES:
 		return convert_names(p, k, v, (char ***)field);
 	case KT_SERVERS:
-		if (*v != '\0') {
-			struct dns_server *sv;
-			size_t n;
-			if (dns_servers_parse(v, &sv, &n, &err) < 0) {
-				fail(p, k, "%s", err);
-				free(err);
-				return -1;
-			}
-			free(sv);
+		if (*v != '\0' && dns_servers_parse(v, &cfg->dns_server_v,
+		                                    &cfg->ndns_servers, &err) < 0) {
+			fail(p, k, "%s", err);
+			free(err);
+			return -1;
 		}
-		*(char **)field = xstrdup(v);
 		return 0;
 	case KT_DNSBL:
 		if (dnsbl_sites_parse(v, &cfg->dnsbl_sites, &cfg->ndnsbl_sites, &err) <
@@ -541,10 +536,12 @@ make_resolver(struct config *cfg)
 	size_t n = 0;
 	char *err = NULL;
 
-	if (cfg->dns_servers[0] != '\0')
-		(void)dns_servers_parse(cfg->dns_servers, &sv, &n, &err);
-	else
-		(void)dns_servers_from_resolv_conf("/etc/resolv.conf", &sv, &n, &err);
+	if (cfg->ndns_servers > 0) {
+		cfg->resolver = dns_resolver_new(cfg->dns_server_v, cfg->ndns_servers,
+		                                 cfg->dns_timeout * 1000u);
+		return;
+	}
+	(void)dns_servers_from_resolv_conf("/etc/resolv.conf", &sv, &n, &err);
 	free(err);
 	cfg->resolver = dns_resolver_new(sv, n, cfg->dns_timeout * 1000u);
 	free(sv);

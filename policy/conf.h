@@ -23,6 +23,7 @@
 #include "policy/policy.h"
 
 struct dns_resolver;
+struct dns_server;
 struct dnsbl_site;
 
 /* The design's fixed paths: admins and docs rely on them. */
@@ -58,10 +59,11 @@ struct config {
 	unsigned access_map_defer_code;
 
 	/* DNS. */
-	struct dns_resolver *resolver; /* from dns_servers and dns_timeout */
-	char *dns_servers;             /* as written; "" = /etc/resolv.conf */
-	unsigned dns_timeout;          /* seconds */
-	unsigned dns_cache_size;       /* entries */
+	struct dns_resolver *resolver;   /* from dns_servers and dns_timeout */
+	struct dns_server *dns_server_v; /* dns_servers; NULL = /etc/resolv.conf */
+	size_t ndns_servers;
+	unsigned dns_timeout;    /* seconds */
+	unsigned dns_cache_size; /* entries */
 	struct dnsbl_site *dnsbl_sites;
 	size_t ndnsbl_sites;
 	int dnsbl_threshold;

@@ -249,13 +249,19 @@ prefetch_site(struct policy_ctx *ctx, struct dns_batch *b, const struct dnsbl_si
 	fetch(ctx, &state(ctx)->conn, b, name, DNS_T_A, then_txt, site);
 }
 
+/* Restrictions on the client's names: its PTR and their addresses. */
+void
+p_client_names(struct policy_ctx *ctx, const struct restriction *r, struct dns_batch *b)
+{
+	(void)r;
+	prefetch_iprev(ctx, b);
+}
+
+/* A DNS list about the client address. */
 void
 p_client_list(struct policy_ctx *ctx, const struct restriction *r, struct dns_batch *b)
 {
-	if (r->site != NULL && strncmp(r->def->name, "reject_rhsbl", 12) != 0)
-		prefetch_site(ctx, b, r->site);
-	else
-		prefetch_iprev(ctx, b);
+	prefetch_site(ctx, b, r->site);
 }
 
 void
@@ -308,12 +314,6 @@ p_host(struct policy_ctx *ctx, const struct restriction *r, struct dns_batch *b)
 	fetch(ctx, m, b, name, DNS_T_A, NULL, NULL);
 	fetch(ctx, m, b, name, DNS_T_AAAA, NULL, NULL);
 	fetch(ctx, m, b, name, DNS_T_MX, NULL, NULL);
-}
-
-void
-p_mail_domain(struct policy_ctx *ctx, const struct restriction *r, struct dns_batch *b)
-{
-	p_host(ctx, r, b);
 }
 
 void

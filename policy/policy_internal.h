@@ -58,6 +58,7 @@ restriction_fn r_unknown_reverse_client, r_unknown_client, r_rbl_client, r_dnswl
     r_rhsbl_client, r_rhsbl_reverse_client, r_dnsbl_score, r_unknown_helo, r_rhsbl_helo,
     r_unknown_sender_domain, r_unknown_recipient_domain, r_rhsbl_sender,
     r_rhsbl_recipient;
-prefetch_fn p_client_list, p_dnsbl_score, p_host, p_mail_domain, p_rhsbl;
+/* p_host: A, AAAA and MX of the HELO name or of a mail domain. */
+prefetch_fn p_client_names, p_client_list, p_dnsbl_score, p_host, p_rhsbl;
 
 #endif

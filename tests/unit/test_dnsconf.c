@@ -596,7 +596,11 @@ test_config_good_dns_file(void **state)
 
 	if (cfg == NULL)
 		fail_msg("%s", err);
-	assert_string_equal(cfg->dns_servers, "127.0.0.1:5353, [::1]:5353");
+	assert_int_equal(cfg->ndns_servers, 2);
+	assert_int_equal(cfg->dns_server_v[0].addr.family, AF_INET);
+	assert_int_equal(cfg->dns_server_v[0].port, 5353);
+	assert_int_equal(cfg->dns_server_v[1].addr.family, AF_INET6);
+	assert_int_equal(cfg->dns_server_v[1].port, 5353);
 	assert_int_equal(cfg->dns_timeout, 3);
 	assert_int_equal(dns_resolver_timeout(cfg->resolver), 3000);
 	assert_int_equal(cfg->dns_cache_size, 500);
@@ -656,7 +660,8 @@ test_config_dns_defaults(void **state)
 	(void)state;
 
 	assert_non_null(cfg);
-	assert_string_equal(cfg->dns_servers, "");
+	assert_int_equal(cfg->ndns_servers, 0);
+	assert_null(cfg->dns_server_v);
 	assert_int_equal(cfg->dns_timeout, 5);
 	assert_int_equal(dns_resolver_timeout(cfg->resolver), 5000);
 	assert_int_equal(cfg->dns_cache_size, 10000);
