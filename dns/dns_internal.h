@@ -16,6 +16,9 @@
 #define DNS_EDNS_SIZE 1232
 /* Longest DNS name in presentation form, without the final dot. */
 #define DNS_NAME_MAX 253
+/* Room for a name in our text form, where a byte other than a letter,
+ * digit, '-' or '_' is written \DDD. */
+#define DNS_NAME_TEXT_MAX (4 * DNS_NAME_MAX)
 
 /* What one datagram or TCP message from a server means for a query. */
 enum reply_kind {
@@ -46,12 +49,13 @@ int dns_wire_query(const char *name, uint16_t type, uint16_t id, uint8_t **buf_r
 void dns_wire_reply(const uint8_t *buf, size_t len, uint16_t id, const char *name,
                     uint16_t type, const char *orig_name, struct reply *r);
 
-/* Normalise a name for asking: lower case, one final dot removed. Returns
- * -1 when it is not a name we send (empty, too long, bad bytes). */
+/* Normalise a name for asking, into our text form: lower case, one final
+ * dot removed, and every byte other than a letter, digit, '-' or '_' of
+ * a label written \DDD (as ldns reads it and as names from answers are
+ * written). Returns -1 when it is not a name we send (empty or long
+ * labels, over 253 bytes, control or 8-bit bytes, too long for buf). */
 int dns_name_normalise(const char *name, char *buf, size_t len);
 
-struct dns_answer *dns_answer_new(const char *qname, uint16_t qtype,
-                                  enum dns_status status);
 /* A TEMP answer with a reason. */
 struct dns_answer *dns_answer_temp(const char *qname, uint16_t qtype, const char *fmt,
                                    ...) __attribute__((format(printf, 3, 4)));

@@ -75,6 +75,11 @@ struct dns_answer {
 
 void dns_answer_free(struct dns_answer *a);
 struct dns_answer *dns_answer_copy(const struct dns_answer *a);
+/* An answer with no records; add them with dns_answer_add. */
+struct dns_answer *dns_answer_new(const char *qname, uint16_t qtype,
+                                  enum dns_status status);
+/* Append a copy of rr (its text is copied). */
+void dns_answer_add(struct dns_answer *a, const struct dns_rr *rr);
 
 /* Servers and limits. Immutable once made; shared by all threads. */
 struct dns_server {
@@ -100,6 +105,13 @@ int dns_servers_from_resolv_conf(const char *path, struct dns_server **v_r, size
 struct dns_resolver *dns_resolver_new(const struct dns_server *servers, size_t n,
                                       unsigned timeout_ms);
 void dns_resolver_free(struct dns_resolver *r);
+
+/* Test seam: when fn is set, every query of this resolver is answered by
+ * fn(arg, name, type) instead of the network and the cache (the SPF
+ * conformance suite and the fuzzers use it). fn returns a new answer,
+ * or NULL for a timeout. Set it before the resolver is shared. */
+typedef struct dns_answer *dns_answer_fn(void *arg, const char *name, uint16_t type);
+void dns_resolver_set_answerer(struct dns_resolver *r, dns_answer_fn *fn, void *arg);
 unsigned dns_resolver_timeout(const struct dns_resolver *r);
 
 /* The process-wide cache: at most max_entries answers (0 disables it).
@@ -132,6 +144,16 @@ void dns_batch_add(struct dns_batch *b, const char *name, uint16_t type, dns_don
 void dns_batch_run(struct dns_batch *b, unsigned timeout_ms);
 /* Free a batch. Queries not yet run are dropped without callbacks. */
 void dns_batch_free(struct dns_batch *b);
+
+/* Can name be asked (1..63-byte labels, 253 bytes in all, no control or
+ * 8-bit bytes)? */
+bool dns_name_ok(const char *name);
+
+/* A name in the text form the resolver uses for questions, answers, the
+ * cache and the test seam: lower case, no final dot, and each byte other
+ * than a letter, digit, '-' or '_' of a label written \DDD
+ * ("a b.example" is "a\032b.example"). Returns 0, or -1 as dns_name_ok. */
+int dns_name_text(const char *name, char *buf, size_t len);
 
 /* One lookup, synchronously: a batch of one. The answer is the caller's. */
 struct dns_answer *dns_lookup(struct dns_resolver *r, const char *name, uint16_t type,

@@ -47,33 +47,67 @@ dns_type_name(uint16_t type, char *buf, size_t len)
 int
 dns_name_normalise(const char *name, char *buf, size_t len)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), o = 0, label = 0, total = 0;
 
 	if (n > 0 && name[n - 1] == '.')
 		n--;
-	if (n == 0 || n > DNS_NAME_MAX || n >= len)
+	if (n == 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
-		/* No escapes, blanks, controls or 8-bit bytes: ldns would
-		 * read a backslash as an escape, the rest is never a host. */
-		if (c <= ' ' || c >= 0x7f || c == '\\' || c == '"' || c == '(' ||
-		    c == ')' || c == ';')
+		/* No controls or 8-bit bytes: never in a name we look up. */
+		if (c < ' ' || c >= 0x7f)
 			return -1;
-		buf[i] = (char)tolower(c);
-	}
-	buf[n] = '\0';
-	/* Empty labels and labels over 63 bytes. */
-	size_t label = 0;
-	for (size_t i = 0; i <= n; i++) {
-		if (i == n || buf[i] == '.') {
-			if (label == 0 || label > 63)
+		if (c == '.') {
+			if (label == 0 || label > 63 || o + 1 >= len)
 				return -1;
+			buf[o++] = '.';
 			label = 0;
+			total++;
+			continue;
+		}
+		label++;
+		total++;
+		/* \DDD: a name in our text form already (an MX or PTR target
+		 * asked about again). */
+		if (c == '\\' && i + 3 < n && isdigit((unsigned char)name[i + 1]) &&
+		    isdigit((unsigned char)name[i + 2]) &&
+		    isdigit((unsigned char)name[i + 3]) &&
+		    (name[i + 1] - '0') * 100 + (name[i + 2] - '0') * 10 +
+		            (name[i + 3] - '0') <
+		        256) {
+			unsigned v =
+			    (unsigned)((name[i + 1] - '0') * 100 +
+			               (name[i + 2] - '0') * 10 + (name[i + 3] - '0'));
+			if (v < ' ' || v >= 0x7f || o + 4 >= len)
+				return -1;
+			if (isalnum((int)v) || v == '-' || v == '_' || v == '.') {
+				/* Not a byte we escape: an escaped dot would be
+				 * inside a label, which our text form never has. */
+				if (v == '.' || o + 1 >= len)
+					return -1;
+				buf[o++] = (char)tolower((int)v);
+			} else {
+				memcpy(buf + o, name + i, 4);
+				o += 4;
+			}
+			i += 3;
+			continue;
+		}
+		if (isalnum(c) || c == '-' || c == '_') {
+			if (o + 1 >= len)
+				return -1;
+			buf[o++] = (char)tolower(c);
 		} else {
-			label++;
+			/* Blanks, quotes, backslashes, ...: escaped for ldns. */
+			if (o + 4 >= len)
+				return -1;
+			o += (size_t)snprintf(buf + o, 5, "\\%03u", c);
 		}
 	}
+	if (label == 0 || label > 63 || total > DNS_NAME_MAX)
+		return -1;
+	buf[o] = '\0';
 	return 0;
 }
 
@@ -105,7 +139,7 @@ dname_text(const ldns_rdf *rdf)
 {
 	const uint8_t *d = ldns_rdf_data(rdf);
 	size_t size = ldns_rdf_size(rdf), pos = 0;
-	char out[4 * 256 + 1];
+	char out[DNS_NAME_TEXT_MAX + 16];
 	size_t o = 0;
 
 	if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
@@ -138,7 +172,8 @@ owner_is(const ldns_rr *rr, const char *name)
 	return same;
 }
 
-/* TXT: the character-strings concatenated; NUL bytes become '?'. */
+/* TXT: the character-strings concatenated; a NUL byte becomes DEL (0x7f),
+ * which no record grammar we parse accepts. */
 static char *
 txt_text(const ldns_rr *rr)
 {
@@ -156,7 +191,7 @@ txt_text(const ldns_rr *rr)
 			continue;
 		size_t n = d[0] < size ? d[0] : size - 1;
 		for (size_t k = 0; k < n; k++)
-			out[o++] = d[1 + k] ? (char)d[1 + k] : '?';
+			out[o++] = d[1 + k] ? (char)d[1 + k] : '\x7f';
 	}
 	out[o] = '\0';
 	return out;
@@ -502,4 +537,27 @@ dns_wire_reply(const uint8_t *buf, size_t len, uint16_t id, const char *name,
 		}
 	}
 	ldns_pkt_free(pkt);
+}
+
+void
+dns_answer_add(struct dns_answer *a, const struct dns_rr *rr)
+{
+	a->rr = xrealloc(a->rr, (a->nrr + 1) * sizeof(*a->rr));
+	a->rr[a->nrr] = *rr;
+	a->rr[a->nrr].text = rr->text ? xstrdup(rr->text) : NULL;
+	a->nrr++;
+}
+
+bool
+dns_name_ok(const char *name)
+{
+	char buf[DNS_NAME_TEXT_MAX + 1];
+
+	return dns_name_normalise(name, buf, sizeof(buf)) == 0;
+}
+
+int
+dns_name_text(const char *name, char *buf, size_t len)
+{
+	return dns_name_normalise(name, buf, len);
 }

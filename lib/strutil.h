@@ -24,4 +24,9 @@ char *str_sanitize(char *dst, size_t len, const char *src);
 /* Does s hold a control character (byte < 0x20 or 0x7f)? */
 bool str_has_ctl(const char *s);
 
+/* snprintf that may cut the text short, on purpose (reasons, labels).
+ * Returns buf. */
+char *str_printf(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

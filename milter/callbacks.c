@@ -25,6 +25,7 @@
 #include "policy/authres.h"
 #include "policy/conf.h"
 #include "policy/dnscheck.h"
+#include "policy/spfcheck.h"
 #include "policy/reply.h"
 
 /* Longest HELO name or address we keep; longer input is cut and noted. */
@@ -414,7 +415,22 @@ write_headers(SMFICTX *ctx, struct session *s)
 	if (policy_bypass_reason(s->cfg, &s->facts) != NULL)
 		return;
 	struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL, true};
+	if (s->cfg->received_spf_header) {
+		char *received[2];
+		size_t nr = spfcheck_received(&pctx, received, 2);
+		for (size_t i = 0; i < nr; i++) {
+			if (smfi_insheader(ctx, 0, "Received-SPF", received[i]) !=
+			    MI_SUCCESS)
+				log_warnx("conn %lld: cannot add Received-SPF",
+				          (long long)s->id);
+			free(received[i]);
+		}
+	}
 	n = dnscheck_authres(&pctx, methods, sizeof(methods) / sizeof(methods[0]));
+	char spf_methods[2][400];
+	size_t nspf = spfcheck_authres(&pctx, spf_methods, 2);
+	for (size_t i = 0; i < nspf && n < sizeof(methods) / sizeof(methods[0]); i++)
+		methods[n++] = spf_methods[i];
 	char *value = authres_build(s->cfg->authserv_id, methods, n);
 	if (smfi_insheader(ctx, 0, "Authentication-Results", value) != MI_SUCCESS)
 		log_warnx("conn %lld: cannot add Authentication-Results",

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <ifaddrs.h>
@@ -26,6 +27,10 @@
 #include "lib/xalloc.h"
 #include "policy/conf.h"
 #include "policy/syntax.h"
+
+struct parse;
+static int convert_clients(struct parse *p, size_t k, const char *v,
+                           struct client_list *l);
 
 enum key_type {
 	KT_STRING,
@@ -41,6 +46,8 @@ enum key_type {
 	KT_SERVERS, /* dns_servers */
 	KT_DNSBL,   /* dnsbl_sites */
 	KT_TEMPACT, /* defer | dunno */
+	KT_CLIENTS, /* struct client_list */
+	KT_ACTION,  /* accept | reject | defer */
 };
 
 struct key {
@@ -53,6 +60,7 @@ struct key {
 
 #define F(field) offsetof(struct config, field)
 #define LIST(l) F(lists) + (l) * sizeof(struct restriction_list)
+#define SPFACT(r) F(spf_action) + (r) * sizeof(enum result_action)
 
 /* The documentation of each key lives in doc/postern.conf.5. */
 static const struct key keys[] = {
@@ -92,6 +100,17 @@ static const struct key keys[] = {
     {"maps_rbl_reject_code", KT_CODE, "554", F(maps_rbl_reject_code), 0},
     {"multi_recipient_bounce_reject_code", KT_CODE, "550",
      F(multi_recipient_bounce_reject_code), 0},
+    {"spf_helo_check", KT_BOOL, "no", F(spf_helo_check), 0},
+    {"spf_skip_clients", KT_CLIENTS, "", F(spf_skip_clients), 0},
+    {"received_spf_header", KT_BOOL, "yes", F(received_spf_header), 0},
+    {"spf_timeout", KT_TIME, "10s", F(spf_timeout), 0},
+    {"spf_pass_action", KT_ACTION, "accept", SPFACT(SPF_R_PASS), 0},
+    {"spf_fail_action", KT_ACTION, "reject", SPFACT(SPF_R_FAIL), 0},
+    {"spf_softfail_action", KT_ACTION, "accept", SPFACT(SPF_R_SOFTFAIL), 0},
+    {"spf_neutral_action", KT_ACTION, "accept", SPFACT(SPF_R_NEUTRAL), 0},
+    {"spf_none_action", KT_ACTION, "accept", SPFACT(SPF_R_NONE), 0},
+    {"spf_temperror_action", KT_ACTION, "defer", SPFACT(SPF_R_TEMPERROR), 0},
+    {"spf_permerror_action", KT_ACTION, "accept", SPFACT(SPF_R_PERMERROR), 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -466,6 +485,18 @@ convert(struct parse *p, struct config *cfg, size_t k)
 			return fail(p, k, "\"%s\" is not defer or dunno", v);
 		*(bool *)field = strcmp(v, "defer") == 0;
 		return 0;
+	case KT_CLIENTS:
+		return convert_clients(p, k, v, (struct client_list *)field);
+	case KT_ACTION:
+		if (strcmp(v, "accept") == 0)
+			*(enum result_action *)field = ACT_ACCEPT;
+		else if (strcmp(v, "reject") == 0)
+			*(enum result_action *)field = ACT_REJECT;
+		else if (strcmp(v, "defer") == 0)
+			*(enum result_action *)field = ACT_DEFER;
+		else
+			return fail(p, k, "\"%s\" is not accept, reject or defer", v);
+		return 0;
 	case KT_RLIST:
 		if (policy_compile(v, (struct restriction_list *)field, &err) < 0) {
 			fail(p, k, "%s", err);
@@ -505,6 +536,81 @@ convert_names(struct parse *p, size_t k, const char *v, char ***names_r)
 	*names_r = names;
 	free(copy);
 	return 0;
+}
+
+/* spf_skip_clients: addresses and networks, or host names (".example.net"
+ * for the names below example.net). */
+static int
+convert_clients(struct parse *p, size_t k, const char *v, struct client_list *l)
+{
+	char *copy = xstrdup(v), *cursor = copy, *tok;
+	size_t ncap = 0, cap = 0, n = 0;
+	int rc = 0;
+
+	while (rc == 0 && (tok = str_next_token(&cursor)) != NULL) {
+		struct cidr c;
+		char err[128];
+
+		/* An address or network has a ':' or '[', or only digits,
+		 * dots and a '/'; anything else is a host name. */
+		if (strchr(tok, ':') != NULL || strchr(tok, '[') != NULL ||
+		    strspn(tok, "0123456789./") == strlen(tok)) {
+			if (cidr_parse(tok, &c, err, sizeof(err)) != 0) {
+				rc = fail(p, k, "\"%.80s\": %s", tok, err);
+				break;
+			}
+			l->nets.v =
+			    xgrow(l->nets.v, &ncap, l->nets.n + 1, sizeof(*l->nets.v));
+			l->nets.v[l->nets.n++] = c;
+			continue;
+		}
+		const char *why;
+		char name[256];
+		bool suffix = tok[0] == '.';
+		syntax_strip_dot(tok + suffix, name, sizeof(name));
+		if (!syntax_hostname_valid(name, &why)) {
+			rc = fail(p, k,
+			          "\"%.80s\" is not an address, network or host name: %s",
+			          tok, why);
+			break;
+		}
+		l->names = xgrow(l->names, &cap, n + 2, sizeof(*l->names));
+		l->names[n++] = str_lower(xasprintf("%s%s", suffix ? "." : "", name));
+		l->names[n] = NULL;
+	}
+	free(copy);
+	return rc;
+}
+
+void
+client_list_free(struct client_list *l)
+{
+	cidr_list_free(&l->nets);
+	for (char **n = l->names; n != NULL && *n != NULL; n++)
+		free(*n);
+	free(l->names);
+	l->names = NULL;
+}
+
+bool
+client_list_match(const struct client_list *l, const struct ipaddr *ip,
+                  const char *verified_name)
+{
+	if (ip != NULL && ip->family != 0 && cidr_list_match(&l->nets, ip))
+		return true;
+	if (verified_name == NULL || *verified_name == '\0' || l->names == NULL)
+		return false;
+	size_t vl = strlen(verified_name);
+	for (char **n = l->names; *n != NULL; n++) {
+		if ((*n)[0] == '.') {
+			size_t nl = strlen(*n);
+			if (vl > nl && strcasecmp(verified_name + vl - nl, *n) == 0)
+				return true;
+		} else if (strcasecmp(verified_name, *n) == 0) {
+			return true;
+		}
+	}
+	return false;
 }
 
 /* The addresses of this host's interfaces, for reject_helo_is_us. */
@@ -583,6 +689,9 @@ config_load(const char *path, char **error_r)
 		rc = convert(&p, cfg, k);
 	if (rc == 0 && (cfg->dns_timeout == 0 || cfg->dns_timeout > 600))
 		rc = fail(&p, (size_t)key_index("dns_timeout"),
+		          "must be at least 1s and at most 10m");
+	if (rc == 0 && (cfg->spf_timeout == 0 || cfg->spf_timeout > 600))
+		rc = fail(&p, (size_t)key_index("spf_timeout"),
 		          "must be at least 1s and at most 10m");
 	if (rc == 0) {
 		make_resolver(cfg);

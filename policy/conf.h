@@ -21,6 +21,7 @@
 
 #include "lib/ipaddr.h"
 #include "policy/policy.h"
+#include "spf/spf.h"
 
 struct dns_resolver;
 struct dns_server;
@@ -29,6 +30,21 @@ struct dnsbl_site;
 /* The design's fixed paths: admins and docs rely on them. */
 #define CONFIG_DEFAULT_PATH "/etc/postern/postern.conf"
 #define DATABASE_DEFAULT_PATH "/var/lib/postern/postern.db"
+
+/* Clients named by address, network or host name (spf_skip_clients):
+ * "192.0.2.7", "192.0.2.0/24", "[2001:db8::]/32", "relay.example.net"
+ * (that name), ".example.net" (names below it). Names are matched
+ * against the client's verified name only. */
+struct client_list {
+	struct cidr_list nets;
+	char **names; /* lower case, NULL-terminated; may be NULL */
+};
+bool client_list_match(const struct client_list *l, const struct ipaddr *ip,
+                       const char *verified_name);
+void client_list_free(struct client_list *l);
+
+/* What a check does with a result (spf_*_action). */
+enum result_action { ACT_ACCEPT, ACT_REJECT, ACT_DEFER };
 
 struct config {
 	atomic_int refs;
@@ -78,6 +94,13 @@ struct config {
 	unsigned non_fqdn_reject_code;
 	unsigned maps_rbl_reject_code;
 	unsigned multi_recipient_bounce_reject_code;
+
+	/* SPF. */
+	bool spf_helo_check;
+	struct client_list spf_skip_clients;
+	bool received_spf_header;
+	unsigned spf_timeout;                        /* seconds */
+	enum result_action spf_action[SPF_R__COUNT]; /* by enum spf_result */
 
 	/* Printable effective values, one per key, in key-table order. */
 	char **values;

@@ -24,6 +24,7 @@
 #include "policy/reply.h"
 #include "dns/dnsbl.h"
 #include "policy/dnscheck.h"
+#include "policy/spfcheck.h"
 #include <stdarg.h>
 
 const enum reply_object policy_list_object[RL__COUNT] = {OBJ_CLIENT, OBJ_HELO, OBJ_SENDER,
@@ -129,6 +130,8 @@ static const struct restriction_def restrictions[] = {
     {"reject_rhsbl_recipient", ARG_SITE, r_rhsbl_recipient, 0, STAGE_RCPT, p_rhsbl},
     {"reject_multi_recipient_bounce", ARG_NONE, r_multi_recipient_bounce, 0, STAGE_RCPT,
      NULL},
+    /* postern's own. */
+    {"check_spf", ARG_NONE, r_check_spf, 0, STAGE_MAIL, NULL},
 };
 #define NRESTRICTIONS (sizeof(restrictions) / sizeof(restrictions[0]))
 
@@ -301,11 +304,30 @@ report(struct policy_ctx *ctx, enum stage stage, const char *name,
 		ctx->report(ctx->report_arg, &row);
 }
 
+void
+policy_report_row(struct policy_ctx *ctx, enum stage stage, const char *name,
+                  enum check_result result, const char *action, const char *detail,
+                  double ms)
+{
+	report(ctx, stage, name, result, action, detail, ms);
+}
+
+/* Is a restriction named in any list of the configuration? */
+static bool
+configured(const struct config *cfg, restriction_fn *fn)
+{
+	for (int l = 0; l < RL__COUNT; l++)
+		for (size_t i = 0; i < cfg->lists[l].n; i++)
+			if (cfg->lists[l].v[i].def->fn == fn)
+				return true;
+	return false;
+}
+
 static void
 run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
         enum stage stage, struct verdict *v)
 {
-	struct eval e = {.ctx = ctx, .r = r, .list = list, .v = v};
+	struct eval e = {.ctx = ctx, .r = r, .list = list, .stage = stage, .v = v};
 	const char *action;
 	double t0 = clock_ms();
 	enum check_result res;
@@ -366,18 +388,21 @@ policy_new_message(struct policy_state *st)
 {
 	st->bypass_reported = false;
 	dnscheck_new_message(st);
+	spfcheck_new_message(st);
 }
 
 void
 policy_new_helo(struct policy_state *st)
 {
 	dnscheck_new_helo(st);
+	spfcheck_new_helo(st);
 }
 
 void
 policy_state_free(struct policy_state *st)
 {
 	dnscheck_state_free(st);
+	spfcheck_state_free(st);
 }
 
 /* Run a list; true when its verdict ends the stage (REJECT or DEFER). */
@@ -436,6 +461,12 @@ policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 			snprintf(detail, sizeof(detail),
 			         "%s client: restrictions skipped", why);
 			report(ctx, stage, "bypass", CHECK_SKIP, "none", detail, 0);
+			if (configured(ctx->cfg, r_check_spf)) {
+				snprintf(detail, sizeof(detail),
+				         "%s client: SPF not checked", why);
+				report(ctx, stage, "check_spf", CHECK_SKIP, "none",
+				       detail, 0);
+			}
 			ctx->state->bypass_reported = true;
 		}
 		return;

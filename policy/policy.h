@@ -26,6 +26,7 @@ struct config;
 struct map;
 struct dnsbl_site;
 struct dnscheck_state;
+struct spfcheck_state;
 
 enum stage { STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT, STAGE_DATA, STAGE_EOM };
 const char *stage_name(enum stage s);
@@ -103,6 +104,7 @@ typedef void policy_report_fn(void *arg, const struct check_report *r);
 struct policy_state {
 	bool bypass_reported;
 	struct dnscheck_state *dns; /* DNS answers and results, or NULL */
+	struct spfcheck_state *spf; /* SPF outcomes, or NULL */
 };
 void policy_new_message(struct policy_state *st);
 /* A new HELO/EHLO: forget what was learnt about the previous one. */

@@ -15,6 +15,7 @@ struct eval {
 	struct policy_ctx *ctx;
 	const struct restriction *r;
 	enum rlist list;
+	enum stage stage;
 	struct verdict *v;
 	int warn;      /* the check asked to warn (access map WARN) */
 	double dns_ms; /* DNS time behind the answer, when prefetched */
@@ -48,6 +49,14 @@ extern const enum reply_object policy_list_object[RL__COUNT];
 /* Append to e->detail ("; " between parts). */
 void eval_detail(struct eval *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Report a check row of its own (a check that made two evaluations). */
+void policy_report_row(struct policy_ctx *ctx, enum stage stage, const char *name,
+                       enum check_result result, const char *action, const char *detail,
+                       double ms);
+
+/* policy/spfcheck.c */
+restriction_fn r_check_spf;
 
 /* policy/envelope.c: syntax checks (no DNS). */
 restriction_fn r_invalid_helo, r_non_fqdn_helo, r_helo_is_us, r_non_fqdn_sender,

@@ -1,0 +1,187 @@
+/*
+ * received: the Received-SPF header (RFC 7208 section 9.1), written by
+ * us rather than taken from libspf2.
+ *
+ *   Received-SPF: result (comment)
+ *   	client-ip=...; envelope-from="..."; helo=...; receiver=...;
+ *   	identity=mailfrom; mechanism="..."; problem="..."
+ *
+ * A value is written as a dot-atom when it is one and as a quoted-string
+ * otherwise (an IPv6 address has colons, a local-part may have anything);
+ * the comment escapes its parentheses and backslashes. Bytes that no
+ * header may carry became '?' before they got here (str_sanitize).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/ipaddr.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "spf/spf.h"
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+put(struct buf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static void
+puts_(struct buf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+/* RFC 5322 atext. */
+static bool
+is_atext(char c)
+{
+	return (isascii((unsigned char)c) && isalnum((unsigned char)c)) ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static bool
+is_dot_atom(const char *s)
+{
+	bool prev_dot = true;
+
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s == '.') {
+			if (prev_dot)
+				return false;
+			prev_dot = true;
+		} else if (is_atext(*s)) {
+			prev_dot = false;
+		} else {
+			return false;
+		}
+	}
+	return !prev_dot;
+}
+
+/* key=value, the value a dot-atom or a quoted-string. */
+static void
+put_pair(struct buf *b, const char *key, const char *value)
+{
+	char clean[400];
+
+	str_sanitize(clean, sizeof(clean), value);
+	if (b->len > 0 && b->s[b->len - 1] != '\t')
+		puts_(b, "; ");
+	puts_(b, key);
+	puts_(b, "=");
+	if (is_dot_atom(clean)) {
+		puts_(b, clean);
+		return;
+	}
+	puts_(b, "\"");
+	for (const char *p = clean; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			puts_(b, "\\");
+		put(b, p, 1);
+	}
+	puts_(b, "\"");
+}
+
+/* A comment's text: parentheses and backslashes escaped. */
+static void
+put_comment(struct buf *b, const char *text)
+{
+	puts_(b, "(");
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '(' || *p == ')' || *p == '\\')
+			puts_(b, "\\");
+		put(b, p, 1);
+	}
+	puts_(b, ")");
+}
+
+char *
+spf_received_spf(const struct spf_request *req, const struct spf_outcome *out)
+{
+	struct buf b = {0};
+	char ip[IPADDR_STRLEN] = "unknown";
+	char receiver[256], who[400], helo[256], comment[1024];
+
+	if (req->client.family != 0)
+		ipaddr_format(&req->client, ip, sizeof(ip));
+	str_sanitize(receiver, sizeof(receiver),
+	             req->receiver != NULL ? req->receiver : "unknown");
+	str_sanitize(helo, sizeof(helo), req->helo != NULL ? req->helo : "");
+	if (req->identity == SPF_ID_HELO)
+		snprintf(who, sizeof(who), "%s", out->domain);
+	else
+		snprintf(who, sizeof(who), "%s", out->sender);
+
+	switch (out->result) {
+	case SPF_R_PASS:
+		snprintf(comment, sizeof(comment),
+		         "%s: domain of %s designates %s as permitted sender", receiver,
+		         who, ip);
+		break;
+	case SPF_R_FAIL:
+		snprintf(comment, sizeof(comment),
+		         "%s: domain of %s does not designate %s as permitted sender",
+		         receiver, who, ip);
+		break;
+	case SPF_R_SOFTFAIL:
+		snprintf(
+		    comment, sizeof(comment),
+		    "%s: domain of transitioning %s does not designate %s as permitted "
+		    "sender",
+		    receiver, who, ip);
+		break;
+	case SPF_R_NEUTRAL:
+		snprintf(comment, sizeof(comment),
+		         "%s: %s is neither permitted nor denied by domain of %s",
+		         receiver, ip, who);
+		break;
+	case SPF_R_NONE:
+		snprintf(comment, sizeof(comment),
+		         "%s: domain of %s does not designate permitted sender hosts",
+		         receiver, who);
+		break;
+	case SPF_R_TEMPERROR:
+		snprintf(comment, sizeof(comment),
+		         "%s: error in processing during lookup of %s", receiver, who);
+		break;
+	case SPF_R_PERMERROR:
+	default:
+		snprintf(comment, sizeof(comment),
+		         "%s: permanent error in processing domain of %s", receiver, who);
+		break;
+	}
+	puts_(&b, spf_result_name(out->result));
+	puts_(&b, " ");
+	put_comment(&b, comment);
+	puts_(&b, "\n\t");
+	put_pair(&b, "client-ip", ip);
+	if (req->identity == SPF_ID_MAILFROM)
+		put_pair(&b, "envelope-from", out->sender);
+	if (helo[0] != '\0')
+		put_pair(&b, "helo", helo);
+	put_pair(&b, "receiver", receiver);
+	put_pair(&b, "identity", req->identity == SPF_ID_HELO ? "helo" : "mailfrom");
+	if (out->mechanism[0] != '\0' && strcmp(out->mechanism, "default") != 0)
+		put_pair(&b, "mechanism", out->mechanism);
+	if (out->reason[0] != '\0' &&
+	    (out->result == SPF_R_TEMPERROR || out->result == SPF_R_PERMERROR))
+		put_pair(&b, "problem", out->reason);
+	return b.s;
+}

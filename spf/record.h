@@ -1,0 +1,78 @@
+/*
+ * record: the screen every SPF record passes before libspf2 sees it.
+ *
+ * A record is checked against the grammar of RFC 7208 section 12 (terms,
+ * qualifiers, domain-specs, macro-strings, CIDR lengths, IP literals)
+ * and against our limits, which sit inside libspf2's buffers:
+ *   - a record is at most SPF_RECORD_MAX bytes, a term at most
+ *     SPF_TERM_MAX, and there are at most SPF_TERMS_MAX terms;
+ *   - a macro's digit transformer is 1..999 and is written back as at
+ *     most 128 (a name has no more labels), "c", "r" and "t" macros are
+ *     refused outside exp=, as the RFC says;
+ *   - redirect= and exp= appear at most once.
+ * What we hand to libspf2 (clean) is the record without exp= and unknown
+ * modifiers, so the library never fetches or expands an explanation, and
+ * with digit transformers rewritten.
+ */
+#ifndef POSTERN_SPF_RECORD_H
+#define POSTERN_SPF_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/ipaddr.h"
+
+#define SPF_RECORD_MAX 2048
+#define SPF_TERM_MAX 255
+#define SPF_TERMS_MAX 128
+
+enum spf_term_kind {
+	SPF_T_ALL,
+	SPF_T_INCLUDE,
+	SPF_T_A,
+	SPF_T_MX,
+	SPF_T_PTR,
+	SPF_T_IP4,
+	SPF_T_IP6,
+	SPF_T_EXISTS,
+	SPF_T_REDIRECT, /* modifiers from here */
+	SPF_T_EXP,
+	SPF_T_UNKNOWN,
+};
+
+struct spf_term {
+	enum spf_term_kind kind;
+	char qualifier;   /* '+', '-', '~' or '?' for mechanisms */
+	char *text;       /* as written, for reports */
+	char *domain;     /* the domain-spec, or NULL when absent */
+	bool macro;       /* the domain-spec has macros */
+	int cidr4;        /* a, mx, ip4: prefix length; -1 when absent */
+	int cidr6;        /* a, mx, ip6 */
+	struct ipaddr ip; /* ip4, ip6 */
+	char *clean;      /* the term as libspf2 gets it, or NULL */
+};
+
+struct spf_record {
+	struct spf_term *terms;
+	size_t nterms;
+	int redirect; /* index of redirect=, or -1 */
+	bool has_all;
+	char *clean; /* the text for libspf2 */
+};
+
+/* Does this TXT string announce an SPF record ("v=spf1" followed by a
+ * space or the end, without regard to case)? */
+bool spf_record_is_spf(const char *text, size_t len);
+
+/* Parse and check a record. Returns 0 with *rec filled, or -1 with a
+ * reason in why (and nothing to free). */
+int spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why,
+                     size_t whylen);
+void spf_record_free(struct spf_record *rec);
+
+/* Is name a domain check_host() can be asked about (RFC 7208 section
+ * 4.3: labels of 1..63 bytes, at most 253 in all, at least two labels;
+ * letters, digits, '-' and '_')? A final dot is allowed. */
+bool spf_domain_ok(const char *name);
+
+#endif

@@ -1,0 +1,1107 @@
+/*
+ * spf: libspf2 over our resolver, with the guards of spf.h.
+ *
+ * One evaluation owns a struct eval, an SPF_server_t and a DNS layer (an
+ * SPF_dns_server_t whose hook points back at the eval). We fetch and
+ * screen the top-level record ourselves and hand libspf2 the compiled
+ * record to interpret; from then on libspf2 calls our layer for every
+ * lookup (lookup) and for the record of every include: and redirect=
+ * (get_spf).
+ *
+ * libspf2 counts lookup terms per record, restarting at each include, so
+ * the layer keeps its own count for the whole evaluation. To tell a
+ * lookup term (a, mx, ptr, exists, include, redirect) from the lookups
+ * made inside one (the A records of MX and PTR names, a %{p} macro), the
+ * layer follows the evaluation with a shadow of libspf2's walk: a stack
+ * of the records being evaluated with a cursor in each. Lookups arrive
+ * in evaluation order, so the next lookup belongs to the next DNS term
+ * of the innermost record; ip4, ip6 and all are matched by the shadow
+ * itself, and a, mx, exists and ptr from the answers it passes on. The
+ * same walk names the term that decided. If the shadow ever loses its
+ * place (a macro it cannot expand hides a name), it stops naming terms
+ * and counts every lookup that is not inside a term as a term: the
+ * limits stay, on the safe side.
+ *
+ * When a limit is passed or the deadline is reached, the layer decides
+ * the result (permerror or temperror) and answers every further lookup
+ * "try again", which makes libspf2 return at once; its result is then
+ * ignored.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <spf2/spf.h>
+#include <spf2/spf_dns.h>
+
+#include "dns/resolver.h"
+#include "lib/clock.h"
+#include "lib/strutil.h"
+#include "lib/xalloc.h"
+#include "spf/record.h"
+#include "spf/spf.h"
+
+#define LOOKUP_TERMS_MAX 10
+#define VOID_LOOKUPS_MAX 2
+#define NAMES_MAX 10 /* MX or PTR names looked at per term */
+#define FRAMES_MAX 24
+#define DEFAULT_DEADLINE_MS 20000
+
+static const char *const result_names[SPF_R__COUNT] = {
+    "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"};
+
+const char *
+spf_result_name(enum spf_result r)
+{
+	return (unsigned)r < SPF_R__COUNT ? result_names[r] : "permerror";
+}
+
+int
+spf_result_parse(const char *name)
+{
+	for (int i = 0; i < SPF_R__COUNT; i++)
+		if (strcasecmp(name, result_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* One record being evaluated, as the shadow sees it. */
+struct frame {
+	struct spf_record rec;
+	char domain[256]; /* its <domain> */
+	size_t next;      /* next term to look at */
+	int term;         /* the DNS term in progress, or -1 */
+	bool ended;       /* the record has decided */
+	int end_term;     /* the term that matched, or -1: no match */
+	bool include;     /* opened by an include: of the frame below */
+	bool redirected;  /* its redirect= is being followed */
+	char via[256];    /* what decided inside, for an include that matched */
+	char prefix[256]; /* "redirect=x > " when reached by redirects */
+};
+
+struct eval {
+	struct dns_resolver *resolver;
+	struct ipaddr client;
+	char reverse[80]; /* the client's reverse name */
+	double deadline;
+	unsigned lookups, voids, queries;
+
+	bool stopped; /* a limit or the deadline decided */
+	enum spf_result stop_result;
+	char reason[256];
+
+	struct frame *frames[FRAMES_MAX];
+	size_t depth;
+	bool lost;
+	char decided[256]; /* the deciding term, once the top frame ended */
+
+	/* The names whose A/AAAA lookups belong to the current term. */
+	char *pending[NAMES_MAX];
+	size_t npending;
+	int pending_term;        /* MX or PTR term they came from, -1 for %{p} */
+	struct frame *pending_f; /* its frame */
+};
+
+/* Setup that libspf2 needs once: keep its messages off stderr. */
+static void
+quiet(const char *file, int line, const char *msg)
+{
+	(void)file;
+	(void)line;
+	(void)msg;
+}
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void
+init_library(void)
+{
+	SPF_warning_handler = quiet;
+	SPF_info_handler = quiet;
+	SPF_debug_handler = quiet;
+}
+
+static void stop(struct eval *ev, enum spf_result r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+stop(struct eval *ev, enum spf_result r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ev->stopped)
+		return;
+	ev->stopped = true;
+	ev->stop_result = r;
+	va_start(ap, fmt);
+	vsnprintf(ev->reason, sizeof(ev->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void set_reason(struct eval *ev, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+set_reason(struct eval *ev, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ev->reason[0] != '\0')
+		return; /* the first cause is the one to tell */
+	va_start(ap, fmt);
+	vsnprintf(ev->reason, sizeof(ev->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* Names: compare without regard to case or a final dot. */
+static bool
+name_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* Is name equal to domain or below it? */
+static bool
+name_within(const char *name, const char *domain)
+{
+	size_t ln = strlen(name), ld = strlen(domain);
+
+	if (ln > 0 && name[ln - 1] == '.')
+		ln--;
+	if (ld > 0 && domain[ld - 1] == '.')
+		ld--;
+	if (ln < ld || strncasecmp(name + ln - ld, domain, ld) != 0)
+		return false;
+	return ln == ld || name[ln - ld - 1] == '.';
+}
+
+/* A host name we pass on to libspf2 (MX and PTR targets): letters,
+ * digits, '-', '_' and dots, so no macro can expand it into anything
+ * else. */
+static bool
+host_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 253)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+/* The shadow. */
+
+static void
+frame_free(struct frame *f)
+{
+	if (f == NULL)
+		return;
+	spf_record_free(&f->rec);
+	free(f);
+}
+
+static bool
+ip_term_matches(const struct spf_term *t, const struct ipaddr *client)
+{
+	struct cidr c;
+	int len;
+
+	if (t->ip.family != client->family)
+		return false;
+	if (t->kind == SPF_T_IP4)
+		len = t->cidr4 >= 0 ? t->cidr4 : 32;
+	else
+		len = t->cidr6 >= 0 ? t->cidr6 : 128;
+	c.net = t->ip;
+	c.prefix = (unsigned)len;
+	/* cidr_match compares the masked bits only. */
+	return cidr_match(&c, client);
+}
+
+/* The next DNS term of f, deciding ip4, ip6 and all on the way. Returns
+ * its index, or -1 when f has ended. */
+static int
+frame_scan(struct eval *ev, struct frame *f)
+{
+	if (f->ended)
+		return -1;
+	while (f->next < f->rec.nterms) {
+		size_t i = f->next;
+		const struct spf_term *t = &f->rec.terms[i];
+		switch (t->kind) {
+		case SPF_T_IP4:
+		case SPF_T_IP6:
+			if (ip_term_matches(t, &ev->client)) {
+				f->ended = true;
+				f->end_term = (int)i;
+				return -1;
+			}
+			break;
+		case SPF_T_ALL:
+			f->ended = true;
+			f->end_term = (int)i;
+			return -1;
+		case SPF_T_A:
+		case SPF_T_MX:
+		case SPF_T_PTR:
+		case SPF_T_EXISTS:
+		case SPF_T_INCLUDE:
+			return (int)i;
+		default:
+			break; /* modifiers: redirect comes after all mechanisms */
+		}
+		f->next++;
+	}
+	if (f->rec.redirect >= 0 && !f->redirected)
+		return f->rec.redirect;
+	f->ended = true;
+	f->end_term = -1;
+	return -1;
+}
+
+static void
+describe(const struct frame *f, char *buf, size_t len)
+{
+	if (f->end_term < 0) {
+		str_printf(buf, len, "%sdefault", f->prefix);
+		return;
+	}
+	const struct spf_term *t = &f->rec.terms[f->end_term];
+	char clean[200];
+	str_sanitize(clean, sizeof(clean), t->text);
+	if (f->via[0] != '\0')
+		str_printf(buf, len, "%s%s > %s", f->prefix, clean, f->via);
+	else
+		str_printf(buf, len, "%s%s", f->prefix, clean);
+}
+
+/* Pop the frames that have ended, passing include results down. */
+static void
+unwind(struct eval *ev)
+{
+	while (ev->depth > 0) {
+		struct frame *f = ev->frames[ev->depth - 1];
+		if (!f->ended)
+			return;
+		if (ev->depth == 1) {
+			describe(f, ev->decided, sizeof(ev->decided));
+			return;
+		}
+		struct frame *parent = ev->frames[ev->depth - 2];
+		if (f->include) {
+			bool pass = f->end_term >= 0 &&
+			            f->rec.terms[f->end_term].qualifier == '+';
+			if (pass && parent->term >= 0) {
+				parent->ended = true;
+				parent->end_term = parent->term;
+				describe(f, parent->via, sizeof(parent->via));
+			}
+			parent->term = -1;
+		}
+		frame_free(f);
+		ev->frames[--ev->depth] = NULL;
+	}
+}
+
+/* libspf2 has finished: walk what is left (ip4, ip6, all after the last
+ * lookup) to the term that decided. */
+static void
+shadow_finish(struct eval *ev)
+{
+	while (!ev->lost && ev->depth > 0 && ev->decided[0] == '\0') {
+		struct frame *f = ev->frames[ev->depth - 1];
+		if (!f->ended && frame_scan(ev, f) >= 0)
+			return; /* a term that was never looked up: unknown */
+		unwind(ev);
+		if (ev->depth == 1 && ev->frames[0]->ended)
+			return;
+	}
+}
+
+enum event { EV_RECORD, EV_A, EV_AAAA, EV_MX, EV_PTR };
+
+/* Does event (kind, name) fit term t of frame f? */
+static bool
+fits(const struct eval *ev, const struct frame *f, const struct spf_term *t,
+     enum event kind, const char *name)
+{
+	switch (t->kind) {
+	case SPF_T_INCLUDE:
+	case SPF_T_REDIRECT:
+		if (kind != EV_RECORD)
+			return false;
+		break;
+	case SPF_T_A:
+		if (kind != (ev->client.family == AF_INET ? EV_A : EV_AAAA))
+			return false;
+		break;
+	case SPF_T_EXISTS:
+		if (kind != EV_A)
+			return false;
+		break;
+	case SPF_T_MX:
+		if (kind != EV_MX)
+			return false;
+		break;
+	case SPF_T_PTR:
+		return kind == EV_PTR && name_equal(name, ev->reverse);
+	default:
+		return false;
+	}
+	if (t->macro)
+		return true;
+	return name_equal(name, t->domain != NULL ? t->domain : f->domain);
+}
+
+/* A lookup term starts: find it in the shadow. Returns the frame and
+ * sets *term, or NULL when the shadow is lost. */
+static struct frame *
+shadow_term(struct eval *ev, enum event kind, const char *name, int *term)
+{
+	if (ev->lost)
+		return NULL;
+	for (;;) {
+		unwind(ev);
+		if (ev->depth == 0 || ev->frames[ev->depth - 1]->ended)
+			break; /* the top record has decided: nothing should follow */
+		struct frame *f = ev->frames[ev->depth - 1];
+		int i = frame_scan(ev, f);
+		if (i < 0)
+			continue; /* ended: unwind it */
+		if (!fits(ev, f, &f->rec.terms[i], kind, name))
+			break;
+		if (f->rec.terms[i].kind == SPF_T_REDIRECT)
+			f->redirected = true;
+		else
+			f->next = (size_t)i + 1;
+		f->term = i;
+		*term = i;
+		return f;
+	}
+	ev->lost = true;
+	return NULL;
+}
+
+/* A PTR lookup of the client: is it the ptr term the shadow expects
+ * next (rather than a %{p} macro)? When lost, count it as a term. */
+static bool
+shadow_next_is_ptr(struct eval *ev)
+{
+	if (ev->lost)
+		return true;
+	for (;;) {
+		unwind(ev);
+		if (ev->depth == 0 || ev->frames[ev->depth - 1]->ended)
+			return true;
+		struct frame *f = ev->frames[ev->depth - 1];
+		int i = frame_scan(ev, f);
+		if (i >= 0)
+			return f->rec.terms[i].kind == SPF_T_PTR;
+	}
+}
+
+/* Is this A/AAAA lookup one made inside the current term? */
+static bool
+pending_take(struct eval *ev, const char *name)
+{
+	for (size_t i = 0; i < ev->npending; i++) {
+		if (ev->pending[i] != NULL && name_equal(ev->pending[i], name)) {
+			free(ev->pending[i]);
+			ev->pending[i] = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+pending_clear(struct eval *ev)
+{
+	for (size_t i = 0; i < ev->npending; i++) {
+		free(ev->pending[i]);
+		ev->pending[i] = NULL;
+	}
+	ev->npending = 0;
+	ev->pending_term = -1;
+	ev->pending_f = NULL;
+}
+
+static bool
+answer_has(const struct dns_answer *a, const struct ipaddr *client, int len)
+{
+	for (size_t i = 0; i < a->nrr; i++) {
+		struct cidr c = {a->rr[i].addr, (unsigned)len};
+		if (a->rr[i].addr.family == client->family && cidr_match(&c, client))
+			return true;
+	}
+	return false;
+}
+
+static int
+term_cidr(const struct spf_term *t, int family)
+{
+	if (family == AF_INET)
+		return t->cidr4 >= 0 ? t->cidr4 : 32;
+	return t->cidr6 >= 0 ? t->cidr6 : 128;
+}
+
+static bool
+frame_live(const struct eval *ev, const struct frame *f)
+{
+	for (size_t i = 0; i < ev->depth; i++)
+		if (ev->frames[i] == f)
+			return true;
+	return false;
+}
+
+/* The answer to a term's own lookup: did the term match? */
+static void
+shadow_answer(struct eval *ev, struct frame *f, int term, const struct dns_answer *a)
+{
+	const struct spf_term *t = &f->rec.terms[term];
+	bool match = false;
+
+	if (a->status != DNS_OK)
+		return;
+	if (t->kind == SPF_T_A)
+		match = answer_has(a, &ev->client, term_cidr(t, ev->client.family));
+	else if (t->kind == SPF_T_EXISTS)
+		match = a->nrr > 0;
+	if (match) {
+		f->ended = true;
+		f->end_term = term;
+	}
+}
+
+/* The answer to a lookup inside a term (MX or PTR names). */
+static void
+shadow_sub_answer(struct eval *ev, const char *name, const struct dns_answer *a)
+{
+	struct frame *f = ev->pending_f;
+
+	if (f == NULL || ev->pending_term < 0 || !frame_live(ev, f) || f->ended ||
+	    a->status != DNS_OK)
+		return;
+	const struct spf_term *t = &f->rec.terms[ev->pending_term];
+	bool match = false;
+	if (t->kind == SPF_T_MX) {
+		match = answer_has(a, &ev->client, term_cidr(t, ev->client.family));
+	} else if (t->kind == SPF_T_PTR && !t->macro) {
+		const char *target = t->domain != NULL ? t->domain : f->domain;
+		int full = ev->client.family == AF_INET ? 32 : 128;
+		match = answer_has(a, &ev->client, full) && name_within(name, target);
+	}
+	if (match) {
+		f->ended = true;
+		f->end_term = ev->pending_term;
+	}
+}
+
+/* Fetching records. */
+
+enum fetch { FETCH_OK, FETCH_NONE, FETCH_TEMP, FETCH_PERM };
+
+static double
+remaining(const struct eval *ev)
+{
+	return ev->deadline - clock_ms();
+}
+
+/* Ask our resolver, within the evaluation's deadline. NULL when the
+ * deadline has passed (and the evaluation is stopped). */
+static struct dns_answer *
+ask(struct eval *ev, const char *name, uint16_t type)
+{
+	double left = remaining(ev);
+	unsigned timeout = dns_resolver_timeout(ev->resolver);
+
+	if (left < 1) {
+		stop(ev, SPF_R_TEMPERROR, "SPF evaluation took longer than its deadline");
+		return NULL;
+	}
+	if (left < timeout)
+		timeout = (unsigned)left;
+	ev->queries++;
+	return dns_lookup(ev->resolver, name, type, timeout);
+}
+
+/* The SPF record of domain: fetched, selected and screened. */
+static enum fetch
+fetch_record(struct eval *ev, const char *domain, struct spf_record *rec, bool *void_r)
+{
+	struct dns_answer *a = ask(ev, domain, DNS_T_TXT);
+	size_t found = 0, idx = 0;
+	char why[200];
+	char clean[128];
+
+	*void_r = false;
+	if (a == NULL)
+		return FETCH_TEMP;
+	str_sanitize(clean, sizeof(clean), domain);
+	if (a->status == DNS_TEMP) {
+		set_reason(ev, "looking up TXT %s: %s", clean, a->reason);
+		dns_answer_free(a);
+		return FETCH_TEMP;
+	}
+	if (a->status != DNS_OK || a->nrr == 0) {
+		*void_r = true;
+		set_reason(ev, "no SPF record at %s (%s)", clean,
+		           a->status == DNS_NXDOMAIN ? "no such domain"
+		                                     : "no TXT record");
+		dns_answer_free(a);
+		return FETCH_NONE;
+	}
+	for (size_t i = 0; i < a->nrr; i++) {
+		const char *t = a->rr[i].text;
+		if (t != NULL && spf_record_is_spf(t, strlen(t))) {
+			found++;
+			idx = i;
+		}
+	}
+	if (found == 0) {
+		set_reason(ev, "no SPF record at %s", clean);
+		dns_answer_free(a);
+		return FETCH_NONE;
+	}
+	if (found > 1) {
+		set_reason(ev, "%zu SPF records at %s", found, clean);
+		dns_answer_free(a);
+		return FETCH_PERM;
+	}
+	const char *text = a->rr[idx].text;
+	if (spf_record_parse(text, strlen(text), rec, why, sizeof(why)) != 0) {
+		set_reason(ev, "invalid SPF record at %s: %s", clean, why);
+		dns_answer_free(a);
+		return FETCH_PERM;
+	}
+	dns_answer_free(a);
+	return FETCH_OK;
+}
+
+static struct frame *
+frame_new(const char *domain)
+{
+	struct frame *f = xcalloc(1, sizeof(*f));
+
+	snprintf(f->domain, sizeof(f->domain), "%s", domain);
+	f->term = -1;
+	f->end_term = -1;
+	return f;
+}
+
+/* The DNS layer. */
+
+static SPF_dns_rr_t *
+rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, SPF_dns_stat_t herrno)
+{
+	SPF_dns_rr_t *rr = SPF_dns_rr_new_init(s, domain, type, 0, herrno);
+
+	if (rr == NULL)
+		abort(); /* libspf2 aborts on a NULL answer anyway */
+	return rr;
+}
+
+/* libspf2 truncates nothing: a name over 253 bytes loses labels on the
+ * left (RFC 7208 section 4.8). */
+static const char *
+truncate_name(const char *name)
+{
+	while (strlen(name) > 253) {
+		const char *dot = strchr(name, '.');
+		if (dot == NULL)
+			break;
+		name = dot + 1;
+	}
+	return name;
+}
+
+static SPF_dns_rr_t *
+layer_lookup(SPF_dns_server_t *s, const char *domain, ns_type type, int should_cache)
+{
+	struct eval *ev = s->hook;
+	enum event kind;
+	uint16_t qtype;
+	(void)should_cache;
+
+	if (ev->stopped)
+		return rr_status(s, domain, type, TRY_AGAIN);
+	switch ((int)type) {
+	case ns_t_a:
+		kind = EV_A;
+		qtype = DNS_T_A;
+		break;
+	case ns_t_aaaa:
+		kind = EV_AAAA;
+		qtype = DNS_T_AAAA;
+		break;
+	case ns_t_mx:
+		kind = EV_MX;
+		qtype = DNS_T_MX;
+		break;
+	case ns_t_ptr:
+		kind = EV_PTR;
+		qtype = DNS_T_PTR;
+		break;
+	default:
+		/* TXT for an explanation, or anything else: never asked. */
+		return rr_status(s, domain, type, NO_DATA);
+	}
+	const char *name = truncate_name(domain);
+	/* Inside a term (the names of an MX or PTR answer, a %{p} macro),
+	 * or a term of its own? */
+	bool sub = false;
+	struct frame *f = NULL;
+	int term = -1;
+	if ((kind == EV_A || kind == EV_AAAA) && pending_take(ev, name)) {
+		sub = true;
+	} else if (kind == EV_PTR && !shadow_next_is_ptr(ev)) {
+		/* The client's PTR for a %{p} macro: not a term. */
+		sub = true;
+		pending_clear(ev);
+	} else {
+		pending_clear(ev);
+		f = shadow_term(ev, kind, name, &term);
+	}
+	if (!sub && ++ev->lookups > LOOKUP_TERMS_MAX) {
+		stop(ev, SPF_R_PERMERROR, "more than %d DNS lookup terms",
+		     LOOKUP_TERMS_MAX);
+		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+
+	if (!dns_name_ok(name)) {
+		/* A macro made something that is not a name: no such host. */
+		if (!sub && ++ev->voids > VOID_LOOKUPS_MAX) {
+			stop(ev, SPF_R_PERMERROR, "more than %d void DNS lookups",
+			     VOID_LOOKUPS_MAX);
+			return rr_status(s, domain, type, TRY_AGAIN);
+		}
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	}
+
+	struct dns_answer *a = ask(ev, name, qtype);
+	if (a == NULL)
+		return rr_status(s, domain, type, TRY_AGAIN);
+	char clean[128];
+	str_sanitize(clean, sizeof(clean), name);
+	if (a->status == DNS_TEMP) {
+		char tn[16];
+		set_reason(ev, "looking up %s %s: %s",
+		           dns_type_name(qtype, tn, sizeof(tn)), clean, a->reason);
+		dns_answer_free(a);
+		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	if (!sub && (a->status != DNS_OK || a->nrr == 0) &&
+	    ++ev->voids > VOID_LOOKUPS_MAX) {
+		stop(ev, SPF_R_PERMERROR, "more than %d void DNS lookups (the last: %s)",
+		     VOID_LOOKUPS_MAX, clean);
+		dns_answer_free(a);
+		return rr_status(s, domain, type, TRY_AGAIN);
+	}
+	if (a->status == DNS_NXDOMAIN) {
+		dns_answer_free(a);
+		return rr_status(s, domain, type, HOST_NOT_FOUND);
+	}
+	if (a->status == DNS_NODATA) {
+		dns_answer_free(a);
+		return rr_status(s, domain, type, NO_DATA);
+	}
+
+	SPF_dns_rr_t *rr = rr_status(s, domain, type, NETDB_SUCCESS);
+	int n = 0;
+	if (kind == EV_MX || kind == EV_PTR) {
+		pending_clear(ev);
+		ev->pending_term = term;
+		ev->pending_f = f;
+	}
+	/* A term with a CIDR length of 0, which libspf2 cannot take: any
+	 * address matches, so every address becomes the client's. */
+	const struct spf_term *zt = NULL;
+	if (sub && ev->pending_f != NULL && ev->pending_term >= 0 &&
+	    frame_live(ev, ev->pending_f))
+		zt = &ev->pending_f->rec.terms[ev->pending_term];
+	else if (!sub && f != NULL)
+		zt = &f->rec.terms[term];
+	bool any = zt != NULL && (zt->kind == SPF_T_A || zt->kind == SPF_T_MX) &&
+	           (kind == EV_A ? zt->cidr4 == 0 : zt->cidr6 == 0);
+	for (size_t i = 0; i < a->nrr; i++) {
+		const struct dns_rr *r = &a->rr[i];
+		if (r->type != qtype)
+			continue;
+		if (kind == EV_A || kind == EV_AAAA) {
+			if (SPF_dns_rr_buf_realloc(rr, n, sizeof(SPF_dns_rr_data_t)) != 0)
+				abort();
+			const uint8_t *addr = r->addr.a;
+			if (any && ev->client.family == r->addr.family)
+				addr = ev->client.a;
+			if (kind == EV_A)
+				memcpy(&rr->rr[n]->a, addr, 4);
+			else
+				memcpy(&rr->rr[n]->aaaa, addr, 16);
+			n++;
+			continue;
+		}
+		/* PTR names may be expanded by %{p}: host names only. MX
+		 * names are only asked about (a null MX names no host). */
+		if (r->text == NULL ||
+		    (kind == EV_PTR ? !host_ok(r->text) : !dns_name_ok(r->text)))
+			continue;
+		/* RFC 7208 section 4.6.4: at most 10 PTR names are looked at
+		 * (libspf2 would make more a permerror). */
+		if (kind == EV_PTR && n == NAMES_MAX)
+			break;
+		size_t len = strlen(r->text) + 1;
+		if (SPF_dns_rr_buf_realloc(rr, n, len) != 0)
+			abort();
+		memcpy(kind == EV_MX ? rr->rr[n]->mx : rr->rr[n]->ptr, r->text, len);
+		if (ev->npending < NAMES_MAX)
+			ev->pending[ev->npending++] = xstrdup(r->text);
+		n++;
+	}
+	rr->num_rr = n;
+	if (n == 0)
+		rr->herrno = NO_DATA;
+	if (sub)
+		shadow_sub_answer(ev, name, a);
+	else if (f != NULL)
+		shadow_answer(ev, f, term, a);
+	dns_answer_free(a);
+	return rr;
+}
+
+/* The record of an include: or redirect= target. */
+static SPF_errcode_t
+layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
+              SPF_record_t **recordp)
+{
+	struct eval *ev = server->resolver->hook;
+	const char *domain = truncate_name(req->cur_dom);
+	struct spf_record rec;
+	bool isvoid;
+	int term = -1;
+
+	*recordp = NULL;
+	if (ev->stopped)
+		return SPF_E_DNS_ERROR;
+	pending_clear(ev);
+	struct frame *parent = shadow_term(ev, EV_RECORD, domain, &term);
+	if (++ev->lookups > LOOKUP_TERMS_MAX) {
+		stop(ev, SPF_R_PERMERROR, "more than %d DNS lookup terms",
+		     LOOKUP_TERMS_MAX);
+		return SPF_E_DNS_ERROR;
+	}
+	if (ev->depth >= FRAMES_MAX) {
+		stop(ev, SPF_R_PERMERROR, "includes nested too deeply");
+		return SPF_E_DNS_ERROR;
+	}
+	switch (fetch_record(ev, domain, &rec, &isvoid)) {
+	case FETCH_TEMP:
+		return SPF_E_DNS_ERROR;
+	case FETCH_NONE:
+		if (isvoid && ++ev->voids > VOID_LOOKUPS_MAX) {
+			stop(ev, SPF_R_PERMERROR, "more than %d void DNS lookups",
+			     VOID_LOOKUPS_MAX);
+			return SPF_E_DNS_ERROR;
+		}
+		return SPF_E_NOT_SPF;
+	case FETCH_PERM:
+		return SPF_E_SYNTAX;
+	case FETCH_OK:
+		break;
+	}
+	if (SPF_record_compile(server, resp, recordp, rec.clean) != SPF_E_SUCCESS) {
+		char clean[128];
+		set_reason(ev, "SPF record at %s: libspf2 cannot use it",
+		           str_sanitize(clean, sizeof(clean), domain));
+		spf_record_free(&rec);
+		if (*recordp != NULL) {
+			SPF_record_free(*recordp);
+			*recordp = NULL;
+		}
+		return SPF_E_SYNTAX;
+	}
+	if (parent != NULL) {
+		struct frame *f = frame_new(domain);
+		f->rec = rec;
+		const struct spf_term *t = &parent->rec.terms[term];
+		if (t->kind == SPF_T_REDIRECT) {
+			/* The redirect takes the record's place. */
+			char clean[200];
+			str_printf(f->prefix, sizeof(f->prefix), "%s%s > ",
+			           parent->prefix,
+			           str_sanitize(clean, sizeof(clean), t->text));
+			frame_free(parent);
+			ev->frames[ev->depth - 1] = f;
+		} else {
+			f->include = true;
+			ev->frames[ev->depth++] = f;
+		}
+	} else {
+		spf_record_free(&rec);
+	}
+	return SPF_E_SUCCESS;
+}
+
+/* Evaluation. */
+
+static void
+reverse_name(const struct ipaddr *ip, char *buf, size_t len)
+{
+	if (ip->family == AF_INET) {
+		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", ip->a[3], ip->a[2],
+		         ip->a[1], ip->a[0]);
+		return;
+	}
+	size_t o = 0;
+	for (int i = 15; i >= 0 && o + 4 < len; i--) {
+		o += (size_t)snprintf(buf + o, len - o, "%x.%x.", ip->a[i] & 0xf,
+		                      ip->a[i] >> 4);
+	}
+	snprintf(buf + o, len - o, "ip6.arpa");
+}
+
+/* Local-part: printable ASCII (a quoted local-part may hold spaces). */
+static bool
+local_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
+static enum spf_result
+map_result(SPF_result_t r)
+{
+	switch (r) {
+	case SPF_RESULT_NEUTRAL:
+		return SPF_R_NEUTRAL;
+	case SPF_RESULT_PASS:
+		return SPF_R_PASS;
+	case SPF_RESULT_FAIL:
+		return SPF_R_FAIL;
+	case SPF_RESULT_SOFTFAIL:
+		return SPF_R_SOFTFAIL;
+	case SPF_RESULT_NONE:
+		return SPF_R_NONE;
+	case SPF_RESULT_TEMPERROR:
+		return SPF_R_TEMPERROR;
+	default:
+		return SPF_R_PERMERROR;
+	}
+}
+
+static void
+finish(struct eval *ev, struct spf_outcome *out, double t0)
+{
+	out->lookups =
+	    ev->lookups > LOOKUP_TERMS_MAX + 1 ? LOOKUP_TERMS_MAX + 1 : ev->lookups;
+	out->void_lookups = ev->voids;
+	out->queries = ev->queries;
+	out->ms = clock_ms() - t0;
+	pending_clear(ev);
+	while (ev->depth > 0)
+		frame_free(ev->frames[--ev->depth]);
+}
+
+/* Run libspf2 on the screened top-level record. */
+static void
+interpret(struct eval *ev, const struct spf_request *q, const char *local,
+          const char *domain, struct spf_record *rec, struct spf_outcome *out)
+{
+	SPF_dns_server_t layer = {
+	    .destroy = NULL,
+	    .lookup = layer_lookup,
+	    .get_spf = layer_get_spf,
+	    .get_exp = NULL,
+	    .add_cache = NULL,
+	    .layer_below = NULL,
+	    .name = "postern",
+	    .debug = 0,
+	    .hook = ev,
+	};
+	SPF_server_t *server = SPF_server_new_dns(&layer, 0);
+	SPF_response_t *resp = NULL;
+	SPF_record_t *compiled = NULL;
+
+	if (server == NULL)
+		abort();
+	/* A fixed explanation: nothing of ours is ever expanded for it. */
+	SPF_server_set_explanation(server, "postern", &resp);
+	SPF_response_free(resp);
+	resp = NULL;
+	SPF_server_set_rec_dom(server, q->receiver != NULL && host_ok(q->receiver)
+	                                   ? q->receiver
+	                                   : "unknown");
+	SPF_request_t *req = SPF_request_new(server);
+	if (ev->client.family == AF_INET) {
+		struct in_addr in;
+		memcpy(&in, ev->client.a, 4);
+		SPF_request_set_ipv4(req, in);
+	} else {
+		struct in6_addr in6;
+		memcpy(&in6, ev->client.a, 16);
+		SPF_request_set_ipv6(req, in6);
+	}
+	const char *helo = q->helo != NULL && host_ok(q->helo) ? q->helo : "unknown";
+	SPF_request_set_helo_dom(req, helo);
+	char *sender = xasprintf("%s@%s", local, domain);
+	SPF_request_set_env_from(req, sender);
+	free(sender);
+	req->cur_dom = domain;
+
+	resp = SPF_response_new(req);
+	if (SPF_record_compile(server, resp, &compiled, rec->clean) != SPF_E_SUCCESS) {
+		set_reason(ev, "SPF record at %s: libspf2 cannot use it", out->domain);
+		out->result = SPF_R_PERMERROR;
+		if (compiled != NULL)
+			SPF_record_free(compiled);
+	} else {
+		struct frame *f = frame_new(domain);
+		f->rec = *rec;
+		memset(rec, 0, sizeof(*rec));
+		ev->frames[ev->depth++] = f;
+		resp->spf_record_exp = compiled;
+		/* Not SPF_request_query_mailfrom: it passes every 127/8 and
+		 * ::1 client without looking. */
+		SPF_record_interpret(compiled, req, resp, 0);
+		SPF_record_free(compiled);
+		if (ev->stopped) {
+			out->result = ev->stop_result;
+		} else {
+			out->result = map_result(SPF_response_result(resp));
+			if (out->result == SPF_R_NONE)
+				out->result =
+				    SPF_R_PERMERROR; /* an include without record */
+			if (out->result == SPF_R_PERMERROR && ev->reason[0] == '\0')
+				set_reason(ev, "%s",
+				           SPF_strerror(SPF_response_errcode(resp)));
+			if (out->result == SPF_R_TEMPERROR && ev->reason[0] == '\0')
+				set_reason(ev, "DNS lookup failed");
+		}
+		if (out->result != SPF_R_TEMPERROR && out->result != SPF_R_PERMERROR) {
+			if (SPF_response_reason(resp) == SPF_REASON_DEFAULT) {
+				snprintf(out->mechanism, sizeof(out->mechanism),
+				         "default");
+			} else {
+				shadow_finish(ev);
+				snprintf(out->mechanism, sizeof(out->mechanism), "%s",
+				         ev->lost || ev->decided[0] == '\0'
+				             ? "unknown"
+				             : ev->decided);
+			}
+		}
+	}
+	SPF_response_free(resp);
+	SPF_request_free(req);
+	SPF_server_free(server);
+}
+
+void
+spf_check(struct dns_resolver *resolver, const struct spf_request *q,
+          struct spf_outcome *out)
+{
+	struct eval ev;
+	double t0 = clock_ms();
+	char local[80];
+	const char *domain, *at;
+	struct spf_record rec;
+	bool isvoid;
+
+	pthread_once(&init_once, init_library);
+	memset(out, 0, sizeof(*out));
+	memset(&ev, 0, sizeof(ev));
+	ev.resolver = resolver;
+	ev.client = q->client;
+	ev.deadline = t0 + (q->deadline_ms ? q->deadline_ms : DEFAULT_DEADLINE_MS);
+	ev.pending_term = -1;
+
+	/* The identity. */
+	const char *helo = q->helo != NULL ? q->helo : "";
+	const char *sender =
+	    q->identity == SPF_ID_MAILFROM && q->sender != NULL ? q->sender : "";
+	if (q->identity == SPF_ID_HELO || sender[0] == '\0') {
+		snprintf(local, sizeof(local), "postmaster");
+		domain = helo;
+	} else if ((at = strrchr(sender, '@')) != NULL && at != sender) {
+		if (!local_ok(sender, (size_t)(at - sender))) {
+			char clean[128];
+			out->result = SPF_R_NONE;
+			snprintf(out->reason, sizeof(out->reason),
+			         "the local-part of %s cannot be checked",
+			         str_sanitize(clean, sizeof(clean), sender));
+			finish(&ev, out, t0);
+			return;
+		}
+		snprintf(local, sizeof(local), "%.*s", (int)(at - sender), sender);
+		domain = at + 1;
+	} else {
+		/* No local-part: postmaster (RFC 7208 section 4.3). */
+		snprintf(local, sizeof(local), "postmaster");
+		domain = at != NULL ? at + 1 : sender;
+	}
+	{
+		char clean[256];
+		str_sanitize(clean, sizeof(clean), domain);
+		snprintf(out->domain, sizeof(out->domain), "%s", clean);
+		str_sanitize(clean, sizeof(clean), local);
+		str_printf(out->sender, sizeof(out->sender), "%s@%s", clean, out->domain);
+	}
+	if (!spf_domain_ok(domain)) {
+		out->result = SPF_R_NONE;
+		str_printf(out->reason, sizeof(out->reason),
+		           "\"%s\" is not a domain SPF can check", out->domain);
+		finish(&ev, out, t0);
+		return;
+	}
+	if (q->client.family != AF_INET && q->client.family != AF_INET6) {
+		out->result = SPF_R_NONE;
+		snprintf(out->reason, sizeof(out->reason), "no client address");
+		finish(&ev, out, t0);
+		return;
+	}
+	reverse_name(&ev.client, ev.reverse, sizeof(ev.reverse));
+
+	/* The record: ours to fetch and screen. */
+	char dom[256];
+	snprintf(dom, sizeof(dom), "%s", domain);
+	size_t dl = strlen(dom);
+	if (dl > 0 && dom[dl - 1] == '.')
+		dom[dl - 1] = '\0';
+	switch (fetch_record(&ev, dom, &rec, &isvoid)) {
+	case FETCH_TEMP:
+		out->result = SPF_R_TEMPERROR;
+		break;
+	case FETCH_NONE:
+		out->result = SPF_R_NONE;
+		break;
+	case FETCH_PERM:
+		out->result = SPF_R_PERMERROR;
+		break;
+	case FETCH_OK:
+		interpret(&ev, q, local, dom, &rec, out);
+		spf_record_free(&rec);
+		break;
+	}
+	if (ev.stopped)
+		out->result = ev.stop_result;
+	if (out->result == SPF_R_NONE || out->result == SPF_R_TEMPERROR ||
+	    out->result == SPF_R_PERMERROR)
+		snprintf(out->reason, sizeof(out->reason), "%s", ev.reason);
+	finish(&ev, out, t0);
+}

@@ -1,0 +1,460 @@
+/*
+ * test_spf: spf/. The record screen (valid records and the text libspf2
+ * gets; invalid ones and their reasons), then whole evaluations through
+ * the resolver's test seam: the guards spf.h promises (loopback clients
+ * checked, ::ffff: as IPv4, lookup and void limits across includes,
+ * loops, no exp= lookup, the deadline, identities refused before any
+ * lookup), the term named as deciding, and the Received-SPF quoting.
+ * Each group is a table.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <time.h>
+
+#include "dns/resolver.h"
+#include "lib/ipaddr.h"
+#include "spf/record.h"
+#include "spf/spf.h"
+#include "tests/unit/testutil.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+static void
+test_record_valid(void **state)
+{
+	static const struct {
+		const char *record, *clean;
+	} cases[] = {
+	    {"v=spf1", "v=spf1"},
+	    {"V=SPF1 -ALL", "v=spf1 -all"},
+	    {"v=spf1 ip4:192.0.2.0/24 ~all", "v=spf1 +ip4:192.0.2.0/24 ~all"},
+	    {"v=spf1 a mx/24//64 -all", "v=spf1 +a +mx/24//64 -all"},
+	    {"v=spf1 a:example.com/0 -all", "v=spf1 +a:example.com/32 -all"},
+	    {"v=spf1 ip4:192.0.2.1/0", "v=spf1 +ip4:0.0.0.0/1 +ip4:128.0.0.0/1"},
+	    {"v=spf1 ip6:2001:db8::/0", "v=spf1 +ip6:::/1 +ip6:8000::/1"},
+	    /* exp= and unknown modifiers never reach libspf2. */
+	    {"v=spf1 -all exp=explain.%{d}", "v=spf1 -all"},
+	    {"v=spf1 foo=%{c}bar -all", "v=spf1 -all"},
+	    /* redirect= goes last, and away when there is an all. */
+	    {"v=spf1 redirect=_spf.example.com ip4:192.0.2.1",
+	     "v=spf1 +ip4:192.0.2.1 redirect=_spf.example.com"},
+	    {"v=spf1 redirect=example.com ~all", "v=spf1 ~all"},
+	    /* Digit transformers: at most 128 labels. */
+	    {"v=spf1 exists:%{d999r}.x.example.com",
+	     "v=spf1 +exists:%{d128r}.x.example.com"},
+	    {"v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d}",
+	     "v=spf1 +exists:%{ir}.%{l1r+-}._spf.%{d}"},
+	    {"v=spf1 a:example.com. -all", "v=spf1 +a:example.com. -all"},
+	    {"v=spf1 include:%{d}%%%_%-.example.com",
+	     "v=spf1 +include:%{d}%%%_%-.example.com"},
+	};
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct spf_record rec;
+		char why[200] = "";
+		if (spf_record_parse(cases[i].record, strlen(cases[i].record), &rec, why,
+		                     sizeof(why)) != 0)
+			testutil_fail(__FILE__, __LINE__, "\"%s\" refused: %s",
+			              cases[i].record, why);
+		if (strcmp(rec.clean, cases[i].clean) != 0)
+			testutil_fail(__FILE__, __LINE__,
+			              "\"%s\" gave \"%s\", want \"%s\"", cases[i].record,
+			              rec.clean, cases[i].clean);
+		spf_record_free(&rec);
+	}
+}
+
+static void
+test_record_invalid(void **state)
+{
+	static const struct {
+		const char *record, *why;
+	} cases[] = {
+	    {"v=spf10 -all", "not an SPF record"},
+	    {"v=spf1 -all.", "unknown mechanism"},
+	    {"v=spf1 -all:foo", "all takes no argument"},
+	    {"v=spf1 a:foo", "top-level label"},
+	    {"v=spf1 a:1.2.3.4", "valid top-level label"},
+	    {"v=spf1 a:example.-com", "valid top-level label"},
+	    {"v=spf1 a/33", "IPv4 CIDR"},
+	    {"v=spf1 a//129", "IPv6 CIDR"},
+	    {"v=spf1 a/024", "IPv4 CIDR"},
+	    {"v=spf1 ip4:192.0.2.01", "bad address"},
+	    {"v=spf1 ip4:192.0.2.1/33", "bad CIDR"},
+	    {"v=spf1 ip6:2001:db8::zz", "bad address"},
+	    {"v=spf1 include", "needs"},
+	    {"v=spf1 exists:%{x}.example.com", "unknown macro letter"},
+	    {"v=spf1 exists:%{c}.example.com", "only in explanation"},
+	    {"v=spf1 exists:%{d0}.example.com", "zero labels"},
+	    {"v=spf1 exists:%{d", "unterminated"},
+	    {"v=spf1 exists:foo%", "at the end"},
+	    {"v=spf1 exists:%x.example.com", "is not a macro"},
+	    {"v=spf1 -redirect=example.com", "has a qualifier"},
+	    {"v=spf1 redirect=a.example.com redirect=b.example.com", "twice"},
+	    {"v=spf1 exp=a.example.com exp=b.example.com", "twice"},
+	    {"v=spf1 foo:bar", "unknown mechanism"},
+	    {"v=spf1 ip4:192.0.2.1\n-all", "byte 0x0a"},
+	    {"v=spf1 a:ex\x7f"
+	     "ample.com",
+	     "byte 0x7f"},
+	    {"v=spf1 a:\xc3\xa9.example.com", "byte 0xc3"},
+	    {"v=spf1 1all", "unknown mechanism"},
+	};
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct spf_record rec;
+		char why[200] = "";
+		if (spf_record_parse(cases[i].record, strlen(cases[i].record), &rec, why,
+		                     sizeof(why)) == 0) {
+			spf_record_free(&rec);
+			testutil_fail(__FILE__, __LINE__, "\"%s\" accepted",
+			              cases[i].record);
+		}
+		if (strstr(why, cases[i].why) == NULL)
+			testutil_fail(__FILE__, __LINE__,
+			              "\"%s\": reason \"%s\", want \"%s\"",
+			              cases[i].record, why, cases[i].why);
+	}
+}
+
+static void
+test_record_limits(void **state)
+{
+	char big[SPF_RECORD_MAX + 64];
+	struct spf_record rec;
+	char why[200];
+	(void)state;
+
+	/* 2048 bytes pass; one more byte does not. */
+	strcpy(big, "v=spf1");
+	while (strlen(big) + 17 <= SPF_RECORD_MAX)
+		strcat(big, " ip4:192.0.2.1/32");
+	while (strlen(big) < SPF_RECORD_MAX)
+		strcat(big, " ");
+	assert_int_equal(spf_record_parse(big, strlen(big), &rec, why, sizeof(why)), 0);
+	spf_record_free(&rec);
+	strcat(big, " ");
+	assert_int_equal(spf_record_parse(big, strlen(big), &rec, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "record of 2049 bytes"));
+
+	/* 128 terms pass, 129 do not. */
+	strcpy(big, "v=spf1");
+	for (int i = 0; i < 128; i++)
+		strcat(big, " a");
+	assert_int_equal(spf_record_parse(big, strlen(big), &rec, why, sizeof(why)), 0);
+	spf_record_free(&rec);
+	strcat(big, " a");
+	assert_int_equal(spf_record_parse(big, strlen(big), &rec, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "more than 128 terms"));
+
+	/* A term of 256 bytes. */
+	strcpy(big, "v=spf1 exists:");
+	size_t used = strlen(big);
+	/* "exists:" + 245 letters + ".com" */
+	memset(big + used, 'a', 245);
+	strcpy(big + used + 245, ".com");
+	assert_int_equal(spf_record_parse(big, strlen(big), &rec, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "a term of 256 bytes"));
+}
+
+static void
+test_domain_ok(void **state)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+	} cases[] = {
+	    {"example.com", true},
+	    {"example.com.", true},
+	    {"_spf.example.com", true},
+	    {"com", false},
+	    {"", false},
+	    {"a..example.com", false},
+	    {".example.com", false},
+	    {"[192.0.2.1]", false},
+	    {"exa mple.com", false},
+	    {"ex\xc3\xa9.com", false},
+	    {"a123456789012345678901234567890123456789012345678901234567890123.com",
+	     false},
+	};
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++)
+		if (spf_domain_ok(cases[i].name) != cases[i].ok)
+			testutil_fail(__FILE__, __LINE__, "\"%s\": want %s",
+			              cases[i].name, cases[i].ok ? "ok" : "refused");
+}
+
+/* A zone for the seam: "name TYPE value" lines. */
+struct zone {
+	const char *const *lines;
+	unsigned asked_txt_exp; /* TXT queries for names starting "exp." */
+	unsigned delay_ms;
+};
+
+static struct dns_answer *
+zone_answer(void *arg, const char *name, uint16_t type)
+{
+	struct zone *z = arg;
+	bool exists = false;
+	struct dns_answer *a = dns_answer_new(name, type, DNS_NODATA);
+
+	if (z->delay_ms > 0) {
+		struct timespec ts = {0, (long)z->delay_ms * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (type == DNS_T_TXT && strncmp(name, "exp.", 4) == 0)
+		z->asked_txt_exp++;
+	for (const char *const *l = z->lines; *l != NULL; l++) {
+		char n[256], t[16];
+		int off = 0;
+		if (sscanf(*l, "%255s %15s %n", n, t, &off) < 2)
+			continue;
+		if (strcasecmp(n, name) != 0)
+			continue;
+		exists = true;
+		if (strcmp(t, "TIMEOUT") == 0) {
+			dns_answer_free(a);
+			return NULL;
+		}
+		struct dns_rr rr = {0};
+		const char *v = *l + off;
+		if (strcmp(t, "TXT") == 0 && type == DNS_T_TXT) {
+			rr.type = DNS_T_TXT;
+			rr.text = (char *)v;
+		} else if (strcmp(t, "A") == 0 && type == DNS_T_A) {
+			rr.type = DNS_T_A;
+			ipaddr_parse(v, &rr.addr);
+		} else if (strcmp(t, "AAAA") == 0 && type == DNS_T_AAAA) {
+			rr.type = DNS_T_AAAA;
+			ipaddr_parse(v, &rr.addr);
+		} else if (strcmp(t, "MX") == 0 && type == DNS_T_MX) {
+			rr.type = DNS_T_MX;
+			rr.text = (char *)v;
+		} else {
+			continue;
+		}
+		dns_answer_add(a, &rr);
+	}
+	a->status = a->nrr > 0 ? DNS_OK : exists ? DNS_NODATA : DNS_NXDOMAIN;
+	return a;
+}
+
+static const char *const zone_lines[] = {
+    "example.com TXT v=spf1 ip4:192.0.2.0/24 include:inc.example.com -all",
+    "inc.example.com TXT v=spf1 ip4:198.51.100.7 ~all",
+    "redir.example.com TXT v=spf1 redirect=example.com",
+    "lo.example.com TXT v=spf1 -all",
+    "noexp.example.com TXT v=spf1 -all exp=exp.noexp.example.com",
+    "exp.noexp.example.com TXT %{l1r+-}%{L}%{d999}",
+    /* 11 lookup terms in a chain of includes, each one with ~all. */
+    "deep.example.com TXT v=spf1 include:d1.example.com -all",
+    "d1.example.com TXT v=spf1 include:d2.example.com ~all",
+    "d2.example.com TXT v=spf1 include:d3.example.com ~all",
+    "d3.example.com TXT v=spf1 include:d4.example.com ~all",
+    "d4.example.com TXT v=spf1 include:d5.example.com ~all",
+    "d5.example.com TXT v=spf1 include:d6.example.com ~all",
+    "d6.example.com TXT v=spf1 include:d7.example.com ~all",
+    "d7.example.com TXT v=spf1 include:d8.example.com ~all",
+    "d8.example.com TXT v=spf1 include:d9.example.com ~all",
+    "d9.example.com TXT v=spf1 a:x1.example.com a:x2.example.com ~all",
+    "x1.example.com A 203.0.113.1",
+    "x2.example.com A 203.0.113.2",
+    /* Ten terms exactly: a pass. */
+    "ten.example.com TXT v=spf1 include:d2.example.com ip4:192.0.2.9 -all",
+    "loop1.example.com TXT v=spf1 include:loop2.example.com -all",
+    "loop2.example.com TXT v=spf1 include:loop1.example.com -all",
+    "void.example.com TXT v=spf1 a:v1.example.com a:v2.example.com a:v3.example.com -all",
+    "void2.example.com TXT v=spf1 a:v1.example.com a:v2.example.com ip4:192.0.2.1 -all",
+    "two.example.com TXT v=spf1 -all",
+    "two.example.com TXT v=spf1 +all",
+    "bad.example.com TXT v=spf1 a:%{q}.example.com -all",
+    "slow.example.com TXT v=spf1 include:d1.example.com -all",
+    "tmo.example.com TIMEOUT",
+    "inctmo.example.com TXT v=spf1 include:tmo.example.com -all",
+    "mx.example.com TXT v=spf1 mx -all",
+    "mx.example.com MX mail.mx.example.com",
+    "mail.mx.example.com A 192.0.2.25",
+    NULL,
+};
+
+static void
+test_evaluate(void **state)
+{
+	static const struct {
+		const char *client, *sender, *helo;
+		enum spf_identity id;
+		const char *result, *mechanism, *reason;
+		unsigned lookups;
+	} cases[] = {
+	    {"192.0.2.1", "a@example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "ip4:192.0.2.0/24", "", 0},
+	    {"198.51.100.7", "a@example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "include:inc.example.com > ip4:198.51.100.7", "", 1},
+	    {"203.0.113.9", "a@example.com", NULL, SPF_ID_MAILFROM, "fail", "-all", "",
+	     1},
+	    {"198.51.100.7", "a@redir.example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "redirect=example.com > include:inc.example.com > ip4:198.51.100.7", "", 2},
+	    /* libspf2 alone passes every 127/8 client. */
+	    {"127.0.0.1", "a@lo.example.com", NULL, SPF_ID_MAILFROM, "fail", "-all", "",
+	     0},
+	    {"::1", "a@lo.example.com", NULL, SPF_ID_MAILFROM, "fail", "-all", "", 0},
+	    {"::ffff:192.0.2.1", "a@example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "ip4:192.0.2.0/24", "", 0},
+	    {"203.0.113.9", "a@noexp.example.com", NULL, SPF_ID_MAILFROM, "fail", "-all",
+	     "", 0},
+	    {"203.0.113.9", "a@deep.example.com", NULL, SPF_ID_MAILFROM, "permerror", "",
+	     "more than 10 DNS lookup terms", 11},
+	    {"192.0.2.9", "a@ten.example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "ip4:192.0.2.9", "", 10},
+	    {"203.0.113.9", "a@loop1.example.com", NULL, SPF_ID_MAILFROM, "permerror", "",
+	     "more than 10 DNS lookup terms", 11},
+	    {"203.0.113.9", "a@void.example.com", NULL, SPF_ID_MAILFROM, "permerror", "",
+	     "more than 2 void DNS lookups", 3},
+	    {"192.0.2.1", "a@void2.example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "ip4:192.0.2.1", "", 2},
+	    {"192.0.2.1", "a@two.example.com", NULL, SPF_ID_MAILFROM, "permerror", "",
+	     "2 SPF records", 0},
+	    {"192.0.2.1", "a@bad.example.com", NULL, SPF_ID_MAILFROM, "permerror", "",
+	     "unknown macro letter", 0},
+	    {"192.0.2.1", "a@nowhere.example.com", NULL, SPF_ID_MAILFROM, "none", "",
+	     "no such domain", 0},
+	    {"192.0.2.1", "a@tmo.example.com", NULL, SPF_ID_MAILFROM, "temperror", "",
+	     "looking up TXT tmo.example.com", 0},
+	    {"192.0.2.1", "a@inctmo.example.com", NULL, SPF_ID_MAILFROM, "temperror", "",
+	     "looking up TXT tmo.example.com", 1},
+	    {"192.0.2.25", "a@mx.example.com", NULL, SPF_ID_MAILFROM, "pass", "mx", "",
+	     1},
+	    /* The null sender: postmaster@HELO. */
+	    {"192.0.2.1", "", "example.com", SPF_ID_MAILFROM, "pass", "ip4:192.0.2.0/24",
+	     "", 0},
+	    {"192.0.2.1", "a@lo.example.com", "example.com", SPF_ID_HELO, "pass",
+	     "ip4:192.0.2.0/24", "", 0},
+	    /* Refused before any lookup. */
+	    {"192.0.2.1", "", "localhost", SPF_ID_HELO, "none", "", "not a domain", 0},
+	    {"192.0.2.1", "a@[192.0.2.1]", NULL, SPF_ID_MAILFROM, "none", "",
+	     "not a domain", 0},
+	    {"192.0.2.1", "\xc3\xa9@example.com", NULL, SPF_ID_MAILFROM, "none", "",
+	     "local-part", 0},
+	};
+	struct zone z = {zone_lines, 0, 0};
+	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+	(void)state;
+
+	dns_resolver_set_answerer(r, zone_answer, &z);
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct spf_request q = {.identity = cases[i].id,
+		                        .sender = cases[i].sender,
+		                        .helo = cases[i].helo,
+		                        .receiver = "mx.example.org"};
+		struct spf_outcome o;
+		assert_int_equal(ipaddr_parse(cases[i].client, &q.client), 0);
+		spf_check(r, &q, &o);
+		if (strcmp(spf_result_name(o.result), cases[i].result) != 0 ||
+		    strcmp(o.mechanism, cases[i].mechanism) != 0 ||
+		    strstr(o.reason, cases[i].reason) == NULL ||
+		    o.lookups != cases[i].lookups)
+			testutil_fail(
+			    __FILE__, __LINE__,
+			    "case %zu (%s from %s): got %s \"%s\" \"%s\" lookups %u; "
+			    "want %s \"%s\" \"%s\" lookups %u",
+			    i, cases[i].sender, cases[i].client,
+			    spf_result_name(o.result), o.mechanism, o.reason, o.lookups,
+			    cases[i].result, cases[i].mechanism, cases[i].reason,
+			    cases[i].lookups);
+	}
+	/* The explanation was never asked for. */
+	assert_int_equal(z.asked_txt_exp, 0);
+	dns_resolver_free(r);
+}
+
+static void
+test_deadline(void **state)
+{
+	struct zone z = {zone_lines, 0, 20};
+	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+	struct spf_request q = {.identity = SPF_ID_MAILFROM,
+	                        .sender = "a@slow.example.com",
+	                        .deadline_ms = 90};
+	struct spf_outcome o;
+	(void)state;
+
+	dns_resolver_set_answerer(r, zone_answer, &z);
+	ipaddr_parse("203.0.113.9", &q.client);
+	spf_check(r, &q, &o);
+	assert_string_equal(spf_result_name(o.result), "temperror");
+	assert_non_null(strstr(o.reason, "deadline"));
+	assert_true(o.queries <= 6);
+	dns_resolver_free(r);
+}
+
+static void
+test_received_spf(void **state)
+{
+	static const struct {
+		const char *client, *sender, *helo;
+		enum spf_identity id;
+		enum spf_result result;
+		const char *mechanism, *reason, *want;
+	} cases[] = {
+	    {"192.0.2.1", "alice@example.com", "mail.example.com", SPF_ID_MAILFROM,
+	     SPF_R_PASS, "+ip4:192.0.2.0/24", "",
+	     "pass (mx.example.org: domain of alice@example.com designates 192.0.2.1 as "
+	     "permitted sender)\n\tclient-ip=192.0.2.1; "
+	     "envelope-from=\"alice@example.com\"; "
+	     "helo=mail.example.com; receiver=mx.example.org; identity=mailfrom; "
+	     "mechanism=\"+ip4:192.0.2.0/24\""},
+	    {"2001:db8::1", "\"odd (name)\"@example.com", "[2001:db8::1]",
+	     SPF_ID_MAILFROM, SPF_R_PERMERROR, "",
+	     "invalid SPF record at example.com: \"x\"",
+	     "permerror (mx.example.org: permanent error in processing domain of "
+	     "\"odd \\(name\\)\"@example.com)\n\tclient-ip=\"2001:db8::1\"; "
+	     "envelope-from=\"\\\"odd (name)\\\"@example.com\"; helo=\"[2001:db8::1]\"; "
+	     "receiver=mx.example.org; identity=mailfrom; "
+	     "problem=\"invalid SPF record at example.com: \\\"x\\\"\""},
+	    {"192.0.2.1", NULL, "mail.example.com", SPF_ID_HELO, SPF_R_NONE, "", "",
+	     "none (mx.example.org: domain of mail.example.com does not designate "
+	     "permitted "
+	     "sender hosts)\n\tclient-ip=192.0.2.1; helo=mail.example.com; "
+	     "receiver=mx.example.org; identity=helo"},
+	};
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct spf_request q = {.identity = cases[i].id,
+		                        .sender = cases[i].sender,
+		                        .helo = cases[i].helo,
+		                        .receiver = "mx.example.org"};
+		struct spf_outcome o = {.result = cases[i].result};
+		ipaddr_parse(cases[i].client, &q.client);
+		if (cases[i].id == SPF_ID_HELO) {
+			snprintf(o.domain, sizeof(o.domain), "%s", cases[i].helo);
+		} else {
+			snprintf(o.sender, sizeof(o.sender), "%s", cases[i].sender);
+			snprintf(o.domain, sizeof(o.domain), "example.com");
+		}
+		snprintf(o.mechanism, sizeof(o.mechanism), "%s", cases[i].mechanism);
+		snprintf(o.reason, sizeof(o.reason), "%s", cases[i].reason);
+		char *v = spf_received_spf(&q, &o);
+		if (strcmp(v, cases[i].want) != 0)
+			testutil_fail(__FILE__, __LINE__, "case %zu:\n got %s\nwant %s",
+			              i, v, cases[i].want);
+		free(v);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_record_valid),  cmocka_unit_test(test_record_invalid),
+	    cmocka_unit_test(test_record_limits), cmocka_unit_test(test_domain_ok),
+	    cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_deadline),
+	    cmocka_unit_test(test_received_spf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
