@@ -730,6 +730,8 @@ config_unref(struct config *cfg)
 			free(*(char ***)field);
 		} else if (keys[k].type == KT_NETLIST)
 			cidr_list_free((struct cidr_list *)field);
+		else if (keys[k].type == KT_CLIENTS)
+			client_list_free((struct client_list *)field);
 		else if (keys[k].type == KT_RLIST)
 			policy_list_free((struct restriction_list *)field);
 		if (cfg->values != NULL)

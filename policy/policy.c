@@ -347,8 +347,9 @@ run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
 		v->kind = VERDICT_DUNNO;
 	}
 	double ms = clock_ms() - t0;
-	report(ctx, stage, r->def->name, res, action, e.detail[0] ? e.detail : NULL,
-	       e.dns_ms > ms ? e.dns_ms : ms);
+	if (!e.quiet || strcmp(action, "dunno") != 0)
+		report(ctx, stage, r->def->name, res, action,
+		       e.detail[0] ? e.detail : NULL, e.dns_ms > ms ? e.dns_ms : ms);
 	v->check = r->def->name;
 	v->stage = stage;
 }

@@ -18,6 +18,8 @@ struct eval {
 	enum stage stage;
 	struct verdict *v;
 	int warn;      /* the check asked to warn (access map WARN) */
+	bool quiet;    /* an answer given before in this message: no new row
+	                * unless it refuses */
 	double dns_ms; /* DNS time behind the answer, when prefetched */
 	char detail[1400];
 };

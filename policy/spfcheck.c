@@ -33,6 +33,7 @@ struct spf_memo {
 
 struct spfcheck_state {
 	struct spf_memo helo, mail;
+	bool skip_reported; /* this message's "skipped" row is written */
 };
 
 static void
@@ -46,8 +47,10 @@ memo_clear(struct spf_memo *m)
 void
 spfcheck_new_message(struct policy_state *st)
 {
-	if (st->spf != NULL)
+	if (st->spf != NULL) {
 		memo_clear(&st->spf->mail);
+		st->spf->skip_reported = false;
+	}
 }
 
 void
@@ -126,8 +129,6 @@ detail(char *buf, size_t len, const struct spf_memo *m)
 	if (m->req.identity == SPF_ID_HELO)
 		str_printf(who, sizeof(who), "helo %s",
 		           o->domain[0] ? o->domain : "(none)");
-	else if (m->sender[0] == '\0')
-		str_printf(who, sizeof(who), "mailfrom <> as %s", o->sender);
 	else
 		str_printf(who, sizeof(who), "mailfrom %s", o->sender);
 	str_printf(buf, len, "%s: spf=%s", who, spf_result_name(o->result));
@@ -135,12 +136,18 @@ detail(char *buf, size_t len, const struct spf_memo *m)
 	if (o->mechanism[0] != '\0' && used < len)
 		str_printf(buf + used, len - used, " mechanism=%s", o->mechanism);
 	used = strlen(buf);
+	if (o->path[0] != '\0' && used < len)
+		str_printf(buf + used, len - used, " path=\"%s\"", o->path);
+	used = strlen(buf);
 	if (used < len)
 		str_printf(buf + used, len - used, " lookups=%u void=%u queries=%u",
 		           o->lookups, o->void_lookups, o->queries);
 	used = strlen(buf);
 	if (o->reason[0] != '\0' && used < len)
 		str_printf(buf + used, len - used, " reason=%s", o->reason);
+	used = strlen(buf);
+	if (m->req.identity == SPF_ID_MAILFROM && m->sender[0] == '\0' && used < len)
+		str_printf(buf + used, len - used, " (null sender)");
 }
 
 /* Apply the configured action of the outcome to the verdict. */
@@ -187,6 +194,10 @@ act(struct eval *e, const struct spf_memo *m)
 		           o->reason[0] ? o->reason : "invalid SPF policy");
 		break;
 	}
+	/* Sendmail reads a reply text as a format: no '%' from a zone. */
+	for (char *p = text; *p != '\0'; p++)
+		if (*p == '%')
+			*p = '?';
 	enum reply_object obj = m->req.identity == SPF_ID_HELO ? OBJ_HELO : OBJ_SENDER;
 	if (a == ACT_REJECT)
 		reply_set(e->v, e->ctx->facts, obj, 550, error ? "5.7.24" : "5.7.23",
@@ -214,6 +225,8 @@ r_check_spf(struct eval *e)
 	if (client_list_match(&cfg->spf_skip_clients, &f->client_ip, f->client_name)) {
 		eval_detail(e, "client %s is in spf_skip_clients: SPF not checked",
 		            f->client_addr[0] ? f->client_addr : "unknown");
+		e->quiet = st->skip_reported;
+		st->skip_reported = true;
 		return CHECK_SKIP;
 	}
 	if (cfg->spf_helo_check && f->helo != NULL && f->helo[0] != '\0') {
@@ -221,6 +234,7 @@ r_check_spf(struct eval *e)
 		if (decisive(e, &st->helo) || f->sender == NULL) {
 			detail(e->detail, sizeof(e->detail), &st->helo);
 			e->dns_ms = fresh ? st->helo.out.ms : 0;
+			e->quiet = !fresh;
 			act(e, &st->helo);
 			return row_result(st->helo.out.result);
 		}
@@ -239,6 +253,7 @@ r_check_spf(struct eval *e)
 	bool fresh = evaluate(ctx, &st->mail, SPF_ID_MAILFROM);
 	detail(e->detail, sizeof(e->detail), &st->mail);
 	e->dns_ms = fresh ? st->mail.out.ms : 0;
+	e->quiet = !fresh; /* one row per evaluation, unless it refuses */
 	act(e, &st->mail);
 	return row_result(st->mail.out.result);
 }
@@ -249,7 +264,14 @@ static void
 authres_method(char *buf, size_t len, const char *result, const char *ptype,
                const char *value)
 {
-	bool plain = *value != '\0';
+	/* Plain: dot-atom characters, one '@' unless a bare domain, no
+	 * empty part. Anything else is a quoted-string. */
+	const char *at = strchr(value, '@');
+	bool plain = *value != '\0' && value[0] != '.' && value[0] != '@' &&
+	             strstr(value, "..") == NULL && strstr(value, ".@") == NULL &&
+	             strstr(value, "@.") == NULL &&
+	             (at == NULL || strchr(at + 1, '@') == NULL) &&
+	             value[strlen(value) - 1] != '.' && value[strlen(value) - 1] != '@';
 
 	for (const char *p = value; *p != '\0'; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||

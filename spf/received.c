@@ -79,11 +79,11 @@ is_dot_atom(const char *s)
 static void
 put_pair(struct buf *b, const char *key, const char *value)
 {
-	char clean[400];
+	char clean[200]; /* a folded line stays far below 998 bytes */
 
 	str_sanitize(clean, sizeof(clean), value);
 	if (b->len > 0 && b->s[b->len - 1] != '\t')
-		puts_(b, "; ");
+		puts_(b, ";\n\t");
 	puts_(b, key);
 	puts_(b, "=");
 	if (is_dot_atom(clean)) {
@@ -117,7 +117,7 @@ spf_received_spf(const struct spf_request *req, const struct spf_outcome *out)
 {
 	struct buf b = {0};
 	char ip[IPADDR_STRLEN] = "unknown";
-	char receiver[256], who[400], helo[256], comment[1024];
+	char receiver[128], who[200], helo[256], comment[600];
 
 	if (req->client.family != 0)
 		ipaddr_format(&req->client, ip, sizeof(ip));
@@ -125,9 +125,9 @@ spf_received_spf(const struct spf_request *req, const struct spf_outcome *out)
 	             req->receiver != NULL ? req->receiver : "unknown");
 	str_sanitize(helo, sizeof(helo), req->helo != NULL ? req->helo : "");
 	if (req->identity == SPF_ID_HELO)
-		snprintf(who, sizeof(who), "%s", out->domain);
+		str_printf(who, sizeof(who), "%s", out->domain);
 	else
-		snprintf(who, sizeof(who), "%s", out->sender);
+		str_printf(who, sizeof(who), "%s", out->sender);
 
 	switch (out->result) {
 	case SPF_R_PASS:
@@ -178,7 +178,7 @@ spf_received_spf(const struct spf_request *req, const struct spf_outcome *out)
 		put_pair(&b, "helo", helo);
 	put_pair(&b, "receiver", receiver);
 	put_pair(&b, "identity", req->identity == SPF_ID_HELO ? "helo" : "mailfrom");
-	if (out->mechanism[0] != '\0' && strcmp(out->mechanism, "default") != 0)
+	if (out->mechanism[0] != '\0')
 		put_pair(&b, "mechanism", out->mechanism);
 	if (out->reason[0] != '\0' &&
 	    (out->result == SPF_R_TEMPERROR || out->result == SPF_R_PERMERROR))

@@ -163,8 +163,16 @@ macro_string(const char *s, size_t n, bool domain_spec, bool explain, bool *macr
 			i++;
 		}
 		size_t delim = i;
-		while (i < n && strchr(".-+,/_=", s[i]) != NULL)
+		while (i < n && strchr(".-+,/_=", s[i]) != NULL) {
+			/* RFC 7208 allows ',' and '/'; libspf2 cannot split on
+			 * them, so a record that uses them cannot be evaluated. */
+			if (s[i] == ',' || s[i] == '/')
+				return fail(why, whylen,
+				            "macro delimiter '%c' (libspf2 supports . - "
+				            "+ _ = only)",
+				            s[i]);
 			i++;
+		}
 		size_t ndelim = i - delim;
 		if (i >= n || s[i] != '}')
 			return fail(why, whylen,
@@ -536,11 +544,6 @@ spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why
 		while (p < len && text[p] != ' ')
 			p++;
 		size_t tn = p - start;
-		if (tn > SPF_TERM_MAX) {
-			fail(why, whylen, "a term of %zu bytes (postern allows %d)", tn,
-			     SPF_TERM_MAX);
-			goto bad;
-		}
 		if (rec->nterms == SPF_TERMS_MAX) {
 			fail(why, whylen, "more than %d terms", SPF_TERMS_MAX);
 			goto bad;
@@ -550,6 +553,14 @@ spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why
 		struct spf_term *t = &rec->terms[rec->nterms++];
 		if (parse_term(text + start, tn, t, why, whylen) != 0)
 			goto bad;
+		/* exp= and unknown modifiers never reach libspf2: only the
+		 * record's length bounds them. */
+		if (tn > SPF_TERM_MAX && t->kind != SPF_T_EXP &&
+		    t->kind != SPF_T_UNKNOWN) {
+			fail(why, whylen, "a term of %zu bytes (postern allows %d)", tn,
+			     SPF_TERM_MAX);
+			goto bad;
+		}
 		if (t->kind == SPF_T_REDIRECT) {
 			if (rec->redirect >= 0) {
 				fail(why, whylen, "redirect= appears twice");
@@ -615,4 +626,59 @@ spf_domain_ok(const char *name)
 	if (label == 0)
 		return false;
 	return labels + 1 >= 2;
+}
+
+bool
+spf_term_matches_ip(const struct spf_term *t, const struct ipaddr *client)
+{
+	struct cidr c;
+	int len;
+
+	if ((t->kind != SPF_T_IP4 && t->kind != SPF_T_IP6) ||
+	    t->ip.family != client->family)
+		return false;
+	if (t->kind == SPF_T_IP4)
+		len = t->cidr4 >= 0 ? t->cidr4 : 32;
+	else
+		len = t->cidr6 >= 0 ? t->cidr6 : 128;
+	c.net = t->ip;
+	c.prefix = (unsigned)len;
+	return cidr_match(&c, client);
+}
+
+char *
+spf_record_text(const struct spf_record *rec, const struct ipaddr *client,
+                size_t *nmech_r)
+{
+	struct out o = {0};
+	size_t n = 0;
+
+	out_add(&o, "v=spf1", 6);
+	for (size_t i = 0; i < rec->nterms; i++) {
+		const struct spf_term *t = &rec->terms[i];
+		if (t->clean == NULL || t->kind == SPF_T_REDIRECT)
+			continue;
+		if (t->kind == SPF_T_IP4 || t->kind == SPF_T_IP6) {
+			char addr[IPADDR_STRLEN], term[IPADDR_STRLEN + 16];
+			if (!spf_term_matches_ip(t, client))
+				continue;
+			ipaddr_format(client, addr, sizeof(addr));
+			int len = snprintf(term, sizeof(term), " %c%s:%s", t->qualifier,
+			                   t->kind == SPF_T_IP4 ? "ip4" : "ip6", addr);
+			out_add(&o, term, (size_t)len);
+			n++;
+			continue;
+		}
+		out_add(&o, " ", 1);
+		out_add(&o, t->clean, strlen(t->clean));
+		n++;
+	}
+	if (rec->redirect >= 0 && !rec->has_all) {
+		out_add(&o, " ", 1);
+		out_add(&o, rec->terms[rec->redirect].clean,
+		        strlen(rec->terms[rec->redirect].clean));
+		n++;
+	}
+	*nmech_r = n;
+	return o.buf;
 }

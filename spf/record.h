@@ -70,6 +70,20 @@ int spf_record_parse(const char *text, size_t len, struct spf_record *rec, char 
                      size_t whylen);
 void spf_record_free(struct spf_record *rec);
 
+/* Does an ip4 or ip6 term match the client? */
+bool spf_term_matches_ip(const struct spf_term *t, const struct ipaddr *client);
+
+/* The text of rec for libspf2 when it evaluates for client: like
+ * rec->clean, but an ip4 or ip6 term that cannot match the client is left
+ * out and one that matches is written as the client's own address.
+ * Nothing changes for the evaluation (those terms ask no DNS), but the
+ * compiled record stays small: libspf2 keeps at most 511 bytes of
+ * compiled mechanisms and silently drops the rest. *nmech_r is the
+ * number of mechanisms libspf2 must find in it (redirect= counts).
+ * Malloc'd. */
+char *spf_record_text(const struct spf_record *rec, const struct ipaddr *client,
+                      size_t *nmech_r);
+
 /* Is name a domain check_host() can be asked about (RFC 7208 section
  * 4.3: labels of 1..63 bytes, at most 253 in all, at least two labels;
  * letters, digits, '-' and '_')? A final dot is allowed. */

@@ -214,24 +214,6 @@ frame_free(struct frame *f)
 	free(f);
 }
 
-static bool
-ip_term_matches(const struct spf_term *t, const struct ipaddr *client)
-{
-	struct cidr c;
-	int len;
-
-	if (t->ip.family != client->family)
-		return false;
-	if (t->kind == SPF_T_IP4)
-		len = t->cidr4 >= 0 ? t->cidr4 : 32;
-	else
-		len = t->cidr6 >= 0 ? t->cidr6 : 128;
-	c.net = t->ip;
-	c.prefix = (unsigned)len;
-	/* cidr_match compares the masked bits only. */
-	return cidr_match(&c, client);
-}
-
 /* The next DNS term of f, deciding ip4, ip6 and all on the way. Returns
  * its index, or -1 when f has ended. */
 static int
@@ -245,7 +227,7 @@ frame_scan(struct eval *ev, struct frame *f)
 		switch (t->kind) {
 		case SPF_T_IP4:
 		case SPF_T_IP6:
-			if (ip_term_matches(t, &ev->client)) {
+			if (spf_term_matches_ip(t, &ev->client)) {
 				f->ended = true;
 				f->end_term = (int)i;
 				return -1;
@@ -396,6 +378,9 @@ shadow_term(struct eval *ev, enum event kind, const char *name, int *term)
 	return NULL;
 }
 
+static void pending_clear(struct eval *ev);
+static bool frame_live(const struct eval *ev, const struct frame *f);
+
 /* A PTR lookup of the client: is it the ptr term the shadow expects
  * next (rather than a %{p} macro)? When lost, count it as a term. */
 static bool
@@ -418,6 +403,13 @@ shadow_next_is_ptr(struct eval *ev)
 static bool
 pending_take(struct eval *ev, const char *name)
 {
+	/* Names left over from a term that has ended (libspf2 stops at the
+	 * first name that matches) belong to nobody any more. */
+	if (ev->pending_f != NULL &&
+	    (!frame_live(ev, ev->pending_f) || ev->pending_f->ended)) {
+		pending_clear(ev);
+		return false;
+	}
 	for (size_t i = 0; i < ev->npending; i++) {
 		if (ev->pending[i] != NULL && name_equal(ev->pending[i], name)) {
 			free(ev->pending[i]);
@@ -492,9 +484,17 @@ static void
 shadow_sub_answer(struct eval *ev, const char *name, const struct dns_answer *a)
 {
 	struct frame *f = ev->pending_f;
+	int full = ev->client.family == AF_INET ? 32 : 128;
 
-	if (f == NULL || ev->pending_term < 0 || !frame_live(ev, f) || f->ended ||
-	    a->status != DNS_OK)
+	if (a->status != DNS_OK)
+		return;
+	if (f == NULL) {
+		/* %{p}: libspf2 stops at the first name that is the client's. */
+		if (answer_has(a, &ev->client, full))
+			pending_clear(ev);
+		return;
+	}
+	if (ev->pending_term < 0 || !frame_live(ev, f) || f->ended)
 		return;
 	const struct spf_term *t = &f->rec.terms[ev->pending_term];
 	bool match = false;
@@ -502,12 +502,12 @@ shadow_sub_answer(struct eval *ev, const char *name, const struct dns_answer *a)
 		match = answer_has(a, &ev->client, term_cidr(t, ev->client.family));
 	} else if (t->kind == SPF_T_PTR && !t->macro) {
 		const char *target = t->domain != NULL ? t->domain : f->domain;
-		int full = ev->client.family == AF_INET ? 32 : 128;
 		match = answer_has(a, &ev->client, full) && name_within(name, target);
 	}
 	if (match) {
 		f->ended = true;
 		f->end_term = ev->pending_term;
+		pending_clear(ev); /* libspf2 looks at no more of them */
 	}
 }
 
@@ -603,6 +603,37 @@ frame_new(const char *domain)
 	return f;
 }
 
+/* Compile rec for this evaluation's client. libspf2 drops mechanisms
+ * past 511 compiled bytes without a word: a record it shortened is
+ * refused. Returns 0, or -1 with the reason set. */
+static int
+compile(struct eval *ev, SPF_server_t *server, SPF_response_t *resp,
+        const struct spf_record *rec, const char *domain, SPF_record_t **out)
+{
+	size_t nmech;
+	char *text = spf_record_text(rec, &ev->client, &nmech);
+	SPF_errcode_t err = SPF_record_compile(server, resp, out, text);
+	char clean[128];
+
+	free(text);
+	str_sanitize(clean, sizeof(clean), domain);
+	if (err != SPF_E_SUCCESS || *out == NULL) {
+		set_reason(ev, "SPF record at %s: libspf2 cannot use it (%s)", clean,
+		           SPF_strerror(err));
+	} else if ((*out)->num_mech != nmech) {
+		set_reason(
+		    ev, "SPF record at %s: too large for libspf2 (%u of %zu terms kept)",
+		    clean, (unsigned)(*out)->num_mech, nmech);
+	} else {
+		return 0;
+	}
+	if (*out != NULL) {
+		SPF_record_free(*out);
+		*out = NULL;
+	}
+	return -1;
+}
+
 /* The DNS layer. */
 
 static SPF_dns_rr_t *
@@ -617,10 +648,22 @@ rr_status(SPF_dns_server_t *s, const char *domain, ns_type type, SPF_dns_stat_t 
 
 /* libspf2 truncates nothing: a name over 253 bytes loses labels on the
  * left (RFC 7208 section 4.8). */
+static size_t
+wire_length(const char *name)
+{
+	size_t n = 0;
+
+	for (const char *p = name; *p != '\0'; p++, n++)
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '9' && p[2] >= '0' &&
+		    p[2] <= '9' && p[3] >= '0' && p[3] <= '9')
+			p += 3;
+	return n;
+}
+
 static const char *
 truncate_name(const char *name)
 {
-	while (strlen(name) > 253) {
+	while (wire_length(name) > 253) {
 		const char *dot = strchr(name, '.');
 		if (dot == NULL)
 			break;
@@ -807,6 +850,19 @@ layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
 		stop(ev, SPF_R_PERMERROR, "includes nested too deeply");
 		return SPF_E_DNS_ERROR;
 	}
+	if (!dns_name_ok(domain)) {
+		/* A macro made a target that is not a name: no record there,
+		 * which for include: and redirect= is a permerror. */
+		char clean[128];
+		set_reason(ev, "\"%s\" is not a domain",
+		           str_sanitize(clean, sizeof(clean), domain));
+		if (++ev->voids > VOID_LOOKUPS_MAX) {
+			stop(ev, SPF_R_PERMERROR, "more than %d void DNS lookups",
+			     VOID_LOOKUPS_MAX);
+			return SPF_E_DNS_ERROR;
+		}
+		return SPF_E_NOT_SPF;
+	}
 	switch (fetch_record(ev, domain, &rec, &isvoid)) {
 	case FETCH_TEMP:
 		return SPF_E_DNS_ERROR;
@@ -822,15 +878,8 @@ layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
 	case FETCH_OK:
 		break;
 	}
-	if (SPF_record_compile(server, resp, recordp, rec.clean) != SPF_E_SUCCESS) {
-		char clean[128];
-		set_reason(ev, "SPF record at %s: libspf2 cannot use it",
-		           str_sanitize(clean, sizeof(clean), domain));
+	if (compile(ev, server, resp, &rec, domain, recordp) != 0) {
 		spf_record_free(&rec);
-		if (*recordp != NULL) {
-			SPF_record_free(*recordp);
-			*recordp = NULL;
-		}
 		return SPF_E_SYNTAX;
 	}
 	if (parent != NULL) {
@@ -843,6 +892,7 @@ layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
 			str_printf(f->prefix, sizeof(f->prefix), "%s%s > ",
 			           parent->prefix,
 			           str_sanitize(clean, sizeof(clean), t->text));
+			f->include = parent->include;
 			frame_free(parent);
 			ev->frames[ev->depth - 1] = f;
 		} else {
@@ -919,6 +969,23 @@ finish(struct eval *ev, struct spf_outcome *out, double t0)
 		frame_free(ev->frames[--ev->depth]);
 }
 
+/* The mechanism (RFC 7208 section 9.1) and, when it says more, the path,
+ * from "redirect=x > include:y > ip4:z". */
+static void
+set_mechanism(struct spf_outcome *out, const char *path)
+{
+	const char *m = path;
+	const char *sep;
+
+	while (strncmp(m, "redirect=", 9) == 0 && (sep = strstr(m, " > ")) != NULL)
+		m = sep + 3;
+	sep = strstr(m, " > ");
+	snprintf(out->mechanism, sizeof(out->mechanism), "%.*s",
+	         (int)(sep != NULL ? (size_t)(sep - m) : strlen(m)), m);
+	if (strcmp(out->mechanism, path) != 0)
+		snprintf(out->path, sizeof(out->path), "%s", path);
+}
+
 /* Run libspf2 on the screened top-level record. */
 static void
 interpret(struct eval *ev, const struct spf_request *q, const char *local,
@@ -966,11 +1033,8 @@ interpret(struct eval *ev, const struct spf_request *q, const char *local,
 	req->cur_dom = domain;
 
 	resp = SPF_response_new(req);
-	if (SPF_record_compile(server, resp, &compiled, rec->clean) != SPF_E_SUCCESS) {
-		set_reason(ev, "SPF record at %s: libspf2 cannot use it", out->domain);
+	if (compile(ev, server, resp, rec, domain, &compiled) != 0) {
 		out->result = SPF_R_PERMERROR;
-		if (compiled != NULL)
-			SPF_record_free(compiled);
 	} else {
 		struct frame *f = frame_new(domain);
 		f->rec = *rec;
@@ -1000,10 +1064,9 @@ interpret(struct eval *ev, const struct spf_request *q, const char *local,
 				         "default");
 			} else {
 				shadow_finish(ev);
-				snprintf(out->mechanism, sizeof(out->mechanism), "%s",
-				         ev->lost || ev->decided[0] == '\0'
-				             ? "unknown"
-				             : ev->decided);
+				set_mechanism(out, ev->lost || ev->decided[0] == '\0'
+				                       ? "unknown"
+				                       : ev->decided);
 			}
 		}
 	}

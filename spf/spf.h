@@ -68,10 +68,15 @@ struct spf_outcome {
 	enum spf_result result;
 	char domain[256];      /* the domain checked (sanitised), "" if none */
 	char sender[320];      /* the identity as checked: local@domain */
-	char mechanism[256];   /* the term that decided ("ip4:192.0.2.0/24",
-	                        * "include:_spf.example.net", "-all"), "default"
-	                        * when none matched, "" when no record was
-	                        * evaluated */
+	char mechanism[256];   /* the mechanism that matched, as RFC 7208 section
+	                        * 9.1 means it: the term of the record evaluated
+	                        * ("ip4:192.0.2.0/24", "include:_spf.example.net",
+	                        * "-all"; after a redirect=, the term of the
+	                        * record it led to), "default" when none
+	                        * matched, "" when no record was evaluated */
+	char path[256];        /* how it was reached, when that says more:
+	                        * "redirect=x > include:y > ip4:192.0.2.1";
+	                        * else "" */
 	char reason[256];      /* why, for none, temperror and permerror:
 	                        * "no SPF record", "more than 10 DNS lookup terms",
 	                        * "invalid record at example.com: ..."; else "" */

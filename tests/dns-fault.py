@@ -19,6 +19,8 @@ does is chosen by the first label of the query name under fault.test:
              (cnamelong-12: A 192.0.2.14), one hop per query
   badcomp    an answer whose owner is a compression pointer to itself
   ttl0       A 192.0.2.16, TTL 0      cached    A 192.0.2.17, TTL 300
+  spfslow    TXT "v=spf1 a:slow.fault.test -all" at once (its A lookup is slow)
+  spfinc     TXT "v=spf1 include:timeout.fault.test -all" at once
 Other types for the names with an address: AAAA 2001:db8::N, TXT "name",
 otherwise NODATA. Under badbl.test (a DNSBL), by the first label (the last
 octet of the client): 51 five A records outside 127/8; 52 an A record with
@@ -38,6 +40,10 @@ T_A, T_CNAME, T_SOA, T_TXT, T_AAAA = 1, 5, 6, 16, 28
 TYPES = {1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA'}
 ADDR = {'ok': 1, 'slow': 1, 'tc': 10, 'big': 15, 'wrongid': 11, 'wrongq': 11,
         'cname1-end': 12, 'target': 13, 'cnamelong-12': 14, 'ttl0': 16, 'cached': 17}
+# SPF records (tests/run-spf-scenarios.sh): answered at once for TXT,
+# NODATA for any other type.
+SPF = {'spfslow': 'v=spf1 a:slow.fault.test -all',
+       'spfinc': 'v=spf1 include:timeout.fault.test -all'}
 LOG = None
 LOCK = threading.Lock()
 
@@ -150,6 +156,10 @@ def respond(pkt, tcp):
         return nx
     if label == 'timeout':
         return []
+    if label in SPF:
+        text = SPF[label].encode()
+        answers = [rr(name, T_TXT, bytes([len(text)]) + text)] if qtype == T_TXT else []
+        return [(0, packet(qid, rd, question, 0, answers, [] if answers else [SOA]))]
     if label == 'tc' and not tcp:
         return [(0, packet(qid, rd, question, tc=True))]
     if label in ADDR:

@@ -105,6 +105,8 @@ test_record_invalid(void **state)
 	     "byte 0x7f"},
 	    {"v=spf1 a:\xc3\xa9.example.com", "byte 0xc3"},
 	    {"v=spf1 1all", "unknown mechanism"},
+	    {"v=spf1 exists:%{l1,}.example.com", "macro delimiter ','"},
+	    {"v=spf1 exists:%{l/}.example.com", "macro delimiter '/'"},
 	};
 	(void)state;
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
@@ -280,6 +282,38 @@ static const char *const zone_lines[] = {
     "mx.example.com TXT v=spf1 mx -all",
     "mx.example.com MX mail.mx.example.com",
     "mail.mx.example.com A 192.0.2.25",
+    /* An include that fails on its first MX name leaves nine unused;
+     * the a: terms of the same names after it are terms of their own. */
+    "pend.example.com TXT v=spf1 include:pinc.example.com a:h2.example.com "
+    "a:h3.example.com a:h4.example.com a:h5.example.com a:h6.example.com "
+    "a:h7.example.com a:h8.example.com a:h9.example.com a:h10.example.com -all",
+    "pinc.example.com TXT v=spf1 -mx",
+    "pinc.example.com MX h1.example.com",
+    "pinc.example.com MX h2.example.com",
+    "pinc.example.com MX h3.example.com",
+    "pinc.example.com MX h4.example.com",
+    "pinc.example.com MX h5.example.com",
+    "pinc.example.com MX h6.example.com",
+    "pinc.example.com MX h7.example.com",
+    "pinc.example.com MX h8.example.com",
+    "pinc.example.com MX h9.example.com",
+    "pinc.example.com MX h10.example.com",
+    "h1.example.com A 203.0.113.50",
+    "h2.example.com A 203.0.113.102",
+    "h3.example.com A 203.0.113.103",
+    "h4.example.com A 203.0.113.104",
+    "h5.example.com A 203.0.113.105",
+    "h6.example.com A 203.0.113.106",
+    "h7.example.com A 203.0.113.107",
+    "h8.example.com A 203.0.113.108",
+    "h9.example.com A 203.0.113.109",
+    "h10.example.com A 203.0.113.110",
+    /* An include whose record redirects. */
+    "ir.example.com TXT v=spf1 include:ira.example.com -all",
+    "ira.example.com TXT v=spf1 redirect=irb.example.com",
+    "irb.example.com TXT v=spf1 ip4:203.0.113.60 -all",
+    /* A macro that makes an include target no name can be. */
+    "badinc.example.com TXT v=spf1 include:%{l}.x.example.com -all",
     NULL,
 };
 
@@ -295,11 +329,11 @@ test_evaluate(void **state)
 	    {"192.0.2.1", "a@example.com", NULL, SPF_ID_MAILFROM, "pass",
 	     "ip4:192.0.2.0/24", "", 0},
 	    {"198.51.100.7", "a@example.com", NULL, SPF_ID_MAILFROM, "pass",
-	     "include:inc.example.com > ip4:198.51.100.7", "", 1},
+	     "include:inc.example.com", "", 1},
 	    {"203.0.113.9", "a@example.com", NULL, SPF_ID_MAILFROM, "fail", "-all", "",
 	     1},
 	    {"198.51.100.7", "a@redir.example.com", NULL, SPF_ID_MAILFROM, "pass",
-	     "redirect=example.com > include:inc.example.com > ip4:198.51.100.7", "", 2},
+	     "include:inc.example.com", "", 2},
 	    /* libspf2 alone passes every 127/8 client. */
 	    {"127.0.0.1", "a@lo.example.com", NULL, SPF_ID_MAILFROM, "fail", "-all", "",
 	     0},
@@ -330,6 +364,12 @@ test_evaluate(void **state)
 	     "looking up TXT tmo.example.com", 1},
 	    {"192.0.2.25", "a@mx.example.com", NULL, SPF_ID_MAILFROM, "pass", "mx", "",
 	     1},
+	    {"203.0.113.50", "a@pend.example.com", NULL, SPF_ID_MAILFROM, "permerror", "",
+	     "more than 10 DNS lookup terms", 11},
+	    {"203.0.113.60", "a@ir.example.com", NULL, SPF_ID_MAILFROM, "pass",
+	     "include:ira.example.com", "", 2},
+	    {"203.0.113.60", "a.@badinc.example.com", NULL, SPF_ID_MAILFROM, "permerror",
+	     "", "is not a domain", 1},
 	    /* The null sender: postmaster@HELO. */
 	    {"192.0.2.1", "", "example.com", SPF_ID_MAILFROM, "pass", "ip4:192.0.2.0/24",
 	     "", 0},
@@ -368,8 +408,78 @@ test_evaluate(void **state)
 			    cases[i].result, cases[i].mechanism, cases[i].reason,
 			    cases[i].lookups);
 	}
+	/* The path says how the mechanism was reached. */
+	{
+		struct spf_request q = {.identity = SPF_ID_MAILFROM,
+		                        .sender = "a@redir.example.com"};
+		struct spf_outcome o;
+		ipaddr_parse("198.51.100.7", &q.client);
+		spf_check(r, &q, &o);
+		assert_string_equal(
+		    o.path,
+		    "redirect=example.com > include:inc.example.com > ip4:198.51.100.7");
+		q.sender = "a@example.com";
+		ipaddr_parse("192.0.2.1", &q.client);
+		spf_check(r, &q, &o);
+		assert_string_equal(o.path, "");
+	}
 	/* The explanation was never asked for. */
 	assert_int_equal(z.asked_txt_exp, 0);
+	dns_resolver_free(r);
+}
+
+/* libspf2 keeps 511 bytes of compiled mechanisms and drops the rest
+ * silently: a record of 120 ip4 terms must still end in its -all. */
+static char big_record[4096];
+
+static struct dns_answer *
+big_answer(void *arg, const char *name, uint16_t type)
+{
+	struct dns_answer *a = dns_answer_new(name, type, DNS_NXDOMAIN);
+	(void)arg;
+	if (strcmp(name, "big.example.com") == 0) {
+		a->status = DNS_NODATA;
+		if (type == DNS_T_TXT) {
+			struct dns_rr rr = {.type = DNS_T_TXT, .text = big_record};
+			dns_answer_add(a, &rr);
+			a->status = DNS_OK;
+		}
+	}
+	return a;
+}
+
+static void
+test_big_record(void **state)
+{
+	static const struct {
+		const char *client, *result, *mechanism;
+	} cases[] = {
+	    {"203.0.113.1", "fail", "-all"},
+	    {"192.0.0.1", "pass", "ip4:192.0.0.1"},
+	    {"192.0.0.120", "pass", "ip4:192.0.0.120"},
+	    {"2001:db8::1", "softfail", "~ip6:2001:db8::/32"},
+	};
+	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+	(void)state;
+
+	strcpy(big_record, "v=spf1");
+	for (int i = 1; i <= 120; i++)
+		sprintf(big_record + strlen(big_record), " ip4:192.0.0.%d", i);
+	strcat(big_record, " ~ip6:2001:db8::/32 -all");
+	dns_resolver_set_answerer(r, big_answer, NULL);
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct spf_request q = {.identity = SPF_ID_MAILFROM,
+		                        .sender = "a@big.example.com"};
+		struct spf_outcome o;
+		ipaddr_parse(cases[i].client, &q.client);
+		spf_check(r, &q, &o);
+		if (strcmp(spf_result_name(o.result), cases[i].result) != 0 ||
+		    strcmp(o.mechanism, cases[i].mechanism) != 0)
+			testutil_fail(
+			    __FILE__, __LINE__, "%s: got %s \"%s\" (%s), want %s \"%s\"",
+			    cases[i].client, spf_result_name(o.result), o.mechanism,
+			    o.reason, cases[i].result, cases[i].mechanism);
+	}
 	dns_resolver_free(r);
 }
 
@@ -403,25 +513,33 @@ test_received_spf(void **state)
 		const char *mechanism, *reason, *want;
 	} cases[] = {
 	    {"192.0.2.1", "alice@example.com", "mail.example.com", SPF_ID_MAILFROM,
-	     SPF_R_PASS, "+ip4:192.0.2.0/24", "",
+	     SPF_R_PASS, "ip4:192.0.2.0/24", "",
 	     "pass (mx.example.org: domain of alice@example.com designates 192.0.2.1 as "
-	     "permitted sender)\n\tclient-ip=192.0.2.1; "
-	     "envelope-from=\"alice@example.com\"; "
-	     "helo=mail.example.com; receiver=mx.example.org; identity=mailfrom; "
-	     "mechanism=\"+ip4:192.0.2.0/24\""},
+	     "permitted "
+	     "sender)\n\tclient-ip=192.0.2.1;\n\tenvelope-from=\"alice@example.com\";"
+	     "\n\thelo=mail.example.com;\n\treceiver=mx.example.org;\n\tidentity="
+	     "mailfrom;"
+	     "\n\tmechanism=\"ip4:192.0.2.0/24\""},
 	    {"2001:db8::1", "\"odd (name)\"@example.com", "[2001:db8::1]",
 	     SPF_ID_MAILFROM, SPF_R_PERMERROR, "",
 	     "invalid SPF record at example.com: \"x\"",
 	     "permerror (mx.example.org: permanent error in processing domain of "
-	     "\"odd \\(name\\)\"@example.com)\n\tclient-ip=\"2001:db8::1\"; "
-	     "envelope-from=\"\\\"odd (name)\\\"@example.com\"; helo=\"[2001:db8::1]\"; "
-	     "receiver=mx.example.org; identity=mailfrom; "
-	     "problem=\"invalid SPF record at example.com: \\\"x\\\"\""},
+	     "\"odd \\(name\\)\"@example.com)\n\tclient-ip=\"2001:db8::1\";"
+	     "\n\tenvelope-from=\"\\\"odd "
+	     "(name)\\\"@example.com\";\n\thelo=\"[2001:db8::1]\";"
+	     "\n\treceiver=mx.example.org;\n\tidentity=mailfrom;"
+	     "\n\tproblem=\"invalid SPF record at example.com: \\\"x\\\"\""},
+	    {"192.0.2.1", NULL, "mail.example.com", SPF_ID_HELO, SPF_R_NEUTRAL, "default",
+	     "",
+	     "neutral (mx.example.org: 192.0.2.1 is neither permitted nor denied by "
+	     "domain of "
+	     "mail.example.com)\n\tclient-ip=192.0.2.1;\n\thelo=mail.example.com;"
+	     "\n\treceiver=mx.example.org;\n\tidentity=helo;\n\tmechanism=default"},
 	    {"192.0.2.1", NULL, "mail.example.com", SPF_ID_HELO, SPF_R_NONE, "", "",
 	     "none (mx.example.org: domain of mail.example.com does not designate "
 	     "permitted "
-	     "sender hosts)\n\tclient-ip=192.0.2.1; helo=mail.example.com; "
-	     "receiver=mx.example.org; identity=helo"},
+	     "sender hosts)\n\tclient-ip=192.0.2.1;\n\thelo=mail.example.com;"
+	     "\n\treceiver=mx.example.org;\n\tidentity=helo"},
 	};
 	(void)state;
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
@@ -453,8 +571,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record_valid),  cmocka_unit_test(test_record_invalid),
 	    cmocka_unit_test(test_record_limits), cmocka_unit_test(test_domain_ok),
-	    cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_deadline),
-	    cmocka_unit_test(test_received_spf),
+	    cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_big_record),
+	    cmocka_unit_test(test_deadline),      cmocka_unit_test(test_received_spf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

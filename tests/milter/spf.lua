@@ -1,0 +1,89 @@
+-- spf.lua: one SMTP session for the SPF scenarios, then the SPF headers
+-- postern wrote at EOM.
+--
+--   MT_SOCKET, MT_TAG, MT_QID, MT_CLIENT_NAME, MT_CLIENT_ADDR, MT_HELO,
+--   MT_FROM, MT_RCPTS    as in session.lua
+--
+-- Prints the replies as session.lua does ("connect continue" ...
+-- "eom continue"); when the message reached EOM, then:
+--   ar-count N          Authentication-Results headers added or inserted
+--   ar-value TEXT       the first one, unfolded (each line break and the
+--                       white space after it become one space)
+--   ar-insert-0 yes|no  it was inserted (smfi_insheader) at index 0
+--   rs-count N          Received-SPF headers added or inserted
+--   rs-value I TEXT     the I-th (from 0), unfolded
+--   rs-insert-0 I yes|no  it was inserted at index 0
+local C = dofile(os.getenv("MT_DIR") .. "/common.lua")
+
+local AR = "Authentication-Results"
+local RS = "Received-SPF"
+
+local function unfold(v)
+	return (v:gsub("\r?\n[ \t]*", " "))
+end
+
+local function yesno(b)
+	return b and "yes" or "no"
+end
+
+local function report(conn, name, tag)
+	local n = 0
+	while mt.getheader(conn, name, n) ~= nil do
+		n = n + 1
+	end
+	C.say(tag .. "-count", tostring(n))
+	return n
+end
+
+C.run(function()
+	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
+		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
+	if r ~= "continue" then
+		mt.disconnect(conn)
+		return
+	end
+	if C.step(conn, "helo", mt.helo(conn, C.env("MT_HELO", "mx.example.test"))) ~= "continue" then
+		mt.disconnect(conn)
+		return
+	end
+	if C.env("MT_QID") then
+		local err = mt.macro(conn, SMFIC_MAIL, "i", C.env("MT_QID"))
+		if err ~= nil then
+			error("mt.macro: " .. tostring(err))
+		end
+	end
+	if C.step(conn, "mail", mt.mailfrom(conn, C.env("MT_FROM", "<alice@example.test>"))) ~= "continue" then
+		mt.abort(conn)
+		C.say("abort")
+		mt.disconnect(conn)
+		return
+	end
+	local accepted = 0
+	for rcpt in string.gmatch(C.env("MT_RCPTS", "bob@example.test"), "[^,]+") do
+		if C.step(conn, "rcpt " .. rcpt, mt.rcptto(conn, "<" .. rcpt .. ">")) == "continue" then
+			accepted = accepted + 1
+		end
+	end
+	if accepted == 0 then
+		mt.abort(conn)
+		C.say("abort")
+		mt.disconnect(conn)
+		return
+	end
+	if C.content(conn) ~= "continue" then
+		mt.disconnect(conn)
+		return
+	end
+
+	if report(conn, AR, "ar") > 0 then
+		local v = mt.getheader(conn, AR, 0)
+		C.say("ar-value " .. unfold(v))
+		C.say("ar-insert-0", yesno(mt.eom_check(conn, MT_HDRINSERT, AR, v, 0)))
+	end
+	for i = 0, report(conn, RS, "rs") - 1 do
+		local v = mt.getheader(conn, RS, i)
+		C.say("rs-value", tostring(i), unfold(v))
+		C.say("rs-insert-0", tostring(i), yesno(mt.eom_check(conn, MT_HDRINSERT, RS, v, 0)))
+	end
+	mt.disconnect(conn)
+end)
