@@ -160,6 +160,68 @@ test_errors_name_file_line_key(void **state)
 	load_error("myhostname = a\x01b\n", "control character");
 }
 
+/* The SPF keys: actions, the deadline and the clients not checked. */
+static void
+test_spf_keys(void **state)
+{
+	char *err;
+	struct config *cfg;
+	struct ipaddr ip;
+	(void)state;
+
+	cfg = load("", &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->spf_action[SPF_R_FAIL], ACT_REJECT);
+	assert_int_equal(cfg->spf_action[SPF_R_TEMPERROR], ACT_DEFER);
+	assert_int_equal(cfg->spf_action[SPF_R_PERMERROR], ACT_ACCEPT);
+	assert_int_equal(cfg->spf_action[SPF_R_SOFTFAIL], ACT_ACCEPT);
+	assert_int_equal(cfg->spf_timeout, 10);
+	assert_true(cfg->received_spf_header);
+	assert_false(cfg->spf_helo_check);
+	config_unref(cfg);
+
+	cfg = load("spf_permerror_action = reject\nspf_softfail_action = defer\n"
+	           "spf_skip_clients = 192.0.2.7, 198.51.100.0/24 [2001:db8::]/32\n"
+	           "    relay.example.net .forward.example\n",
+	           &err);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->spf_action[SPF_R_PERMERROR], ACT_REJECT);
+	assert_int_equal(cfg->spf_action[SPF_R_SOFTFAIL], ACT_DEFER);
+	static const struct {
+		const char *addr, *name;
+		bool match;
+	} cases[] = {
+	    {"192.0.2.7", NULL, true},
+	    {"192.0.2.8", NULL, false},
+	    {"198.51.100.200", NULL, true},
+	    {"2001:db8::25", NULL, true},
+	    {"203.0.113.1", "relay.example.net", true},
+	    {"203.0.113.1", "RELAY.example.net", true},
+	    {"203.0.113.1", "xrelay.example.net", false},
+	    {"203.0.113.1", "mx.forward.example", true},
+	    {"203.0.113.1", "forward.example", false},
+	    {"203.0.113.1", NULL, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ipaddr_parse(cases[i].addr, &ip), 0);
+		if (client_list_match(&cfg->spf_skip_clients, &ip, cases[i].name) !=
+		    cases[i].match)
+			testutil_fail(__FILE__, __LINE__, "%s %s: want %s", cases[i].addr,
+			              cases[i].name ? cases[i].name : "(no name)",
+			              cases[i].match ? "match" : "no match");
+	}
+	config_unref(cfg);
+
+	load_error("spf_fail_action = bounce\n",
+	           "spf_fail_action: \"bounce\" is not accept, reject or defer");
+	load_error("spf_timeout = 0\n", "spf_timeout: must be at least 1s");
+	load_error("spf_timeout = 1h\n",
+	           "spf_timeout: must be at least 1s and at most 10m");
+	load_error("spf_skip_clients = 192.0.2.1/33\n", "spf_skip_clients:");
+	load_error("spf_skip_clients = bad_name!\n",
+	           "is not an address, network or host name");
+}
+
 static void
 test_bad_table_line_names_table(void **state)
 {
@@ -250,6 +312,7 @@ main(void)
 	    cmocka_unit_test(test_values_and_syntax),
 	    cmocka_unit_test(test_time_values),
 	    cmocka_unit_test(test_errors_name_file_line_key),
+	    cmocka_unit_test(test_spf_keys),
 	    cmocka_unit_test(test_bad_table_line_names_table),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_huge_and_binary_input),
