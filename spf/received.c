@@ -19,32 +19,10 @@
 #include <string.h>
 
 #include "lib/ipaddr.h"
+#include "lib/strbuf.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "spf/spf.h"
-
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void
-put(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		b->cap = (b->len + n + 1) * 2;
-		b->s = xrealloc(b->s, b->cap);
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static void
-puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
 
 /* RFC 5322 atext. */
 static bool
@@ -77,45 +55,45 @@ is_dot_atom(const char *s)
 
 /* key=value, the value a dot-atom or a quoted-string. */
 static void
-put_pair(struct buf *b, const char *key, const char *value)
+put_pair(struct strbuf *b, const char *key, const char *value)
 {
 	char clean[200]; /* a folded line stays far below 998 bytes */
 
 	str_sanitize(clean, sizeof(clean), value);
 	if (b->len > 0 && b->s[b->len - 1] != '\t')
-		puts_(b, ";\n\t");
-	puts_(b, key);
-	puts_(b, "=");
+		strbuf_puts(b, ";\n\t");
+	strbuf_puts(b, key);
+	strbuf_puts(b, "=");
 	if (is_dot_atom(clean)) {
-		puts_(b, clean);
+		strbuf_puts(b, clean);
 		return;
 	}
-	puts_(b, "\"");
+	strbuf_puts(b, "\"");
 	for (const char *p = clean; *p != '\0'; p++) {
 		if (*p == '"' || *p == '\\')
-			puts_(b, "\\");
-		put(b, p, 1);
+			strbuf_puts(b, "\\");
+		strbuf_add(b, p, 1);
 	}
-	puts_(b, "\"");
+	strbuf_puts(b, "\"");
 }
 
 /* A comment's text: parentheses and backslashes escaped. */
 static void
-put_comment(struct buf *b, const char *text)
+put_comment(struct strbuf *b, const char *text)
 {
-	puts_(b, "(");
+	strbuf_puts(b, "(");
 	for (const char *p = text; *p != '\0'; p++) {
 		if (*p == '(' || *p == ')' || *p == '\\')
-			puts_(b, "\\");
-		put(b, p, 1);
+			strbuf_puts(b, "\\");
+		strbuf_add(b, p, 1);
 	}
-	puts_(b, ")");
+	strbuf_puts(b, ")");
 }
 
 char *
 spf_received_spf(const struct spf_request *req, const struct spf_outcome *out)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	char ip[IPADDR_STRLEN] = "unknown";
 	char receiver[128], who[200], helo[256], comment[600];
 
@@ -167,10 +145,10 @@ spf_received_spf(const struct spf_request *req, const struct spf_outcome *out)
 		         "%s: permanent error in processing domain of %s", receiver, who);
 		break;
 	}
-	puts_(&b, spf_result_name(out->result));
-	puts_(&b, " ");
+	strbuf_puts(&b, spf_result_name(out->result));
+	strbuf_puts(&b, " ");
 	put_comment(&b, comment);
-	puts_(&b, "\n\t");
+	strbuf_puts(&b, "\n\t");
 	put_pair(&b, "client-ip", ip);
 	if (req->identity == SPF_ID_MAILFROM)
 		put_pair(&b, "envelope-from", out->sender);

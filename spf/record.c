@@ -17,29 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "lib/xalloc.h"
 #include "spf/record.h"
-
-/* The text being written for libspf2. */
-struct out {
-	char *buf;
-	size_t len, cap;
-};
-
-static void
-out_add(struct out *o, const char *s, size_t n)
-{
-	if (o->len + n + 1 > o->cap) {
-		o->cap = (o->len + n + 1) * 2;
-		o->buf = xrealloc(o->buf, o->cap);
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
-}
-
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *why, size_t whylen, const char *fmt, ...)
@@ -102,7 +82,7 @@ toplabel_ok(const char *s, size_t n)
  * (exp text and unknown modifiers, which we drop anyway). */
 static int
 macro_string(const char *s, size_t n, bool domain_spec, bool explain, bool *macro_r,
-             struct out *o, char *why, size_t whylen)
+             struct strbuf *o, char *why, size_t whylen)
 {
 	size_t i = 0,
 	       tail = 0; /* tail: where the literal text after the last macro starts */
@@ -115,7 +95,7 @@ macro_string(const char *s, size_t n, bool domain_spec, bool explain, bool *macr
 			if (c < 0x21 || c > 0x7e)
 				return fail(why, whylen, "byte 0x%02x in a macro-string",
 				            (unsigned char)c);
-			out_add(o, &s[i], 1);
+			strbuf_add(o, &s[i], 1);
 			i++;
 			last_macro = false;
 			continue;
@@ -125,7 +105,7 @@ macro_string(const char *s, size_t n, bool domain_spec, bool explain, bool *macr
 			            s);
 		char d = s[i + 1];
 		if (d == '%' || d == '_' || d == '-') {
-			out_add(o, &s[i], 2);
+			strbuf_add(o, &s[i], 2);
 			i += 2;
 			last_macro = true;
 			tail = i;
@@ -188,9 +168,9 @@ macro_string(const char *s, size_t n, bool domain_spec, bool explain, bool *macr
 		else
 			hl = snprintf(head, sizeof(head), "%%{%c%s", letter,
 			              reverse ? "r" : "");
-		out_add(o, head, (size_t)hl);
-		out_add(o, &s[delim], ndelim);
-		out_add(o, "}", 1);
+		strbuf_add(o, head, (size_t)hl);
+		strbuf_add(o, &s[delim], ndelim);
+		strbuf_add(o, "}", 1);
 		*macro_r = true;
 		last_macro = true;
 		tail = i;
@@ -321,7 +301,7 @@ static const struct {
 
 /* Check one term s[0..n) and append its form for libspf2 (nothing for
  * exp= and unknown modifiers). */
-static int parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o,
+static int parse_term_into(const char *s, size_t n, struct spf_term *t, struct strbuf *o,
                            char *why, size_t whylen);
 
 /* Check one term s[0..n) and keep its form for libspf2 in t->clean (NULL
@@ -329,18 +309,18 @@ static int parse_term_into(const char *s, size_t n, struct spf_term *t, struct o
 static int
 parse_term(const char *s, size_t n, struct spf_term *t, char *why, size_t whylen)
 {
-	struct out o = {0};
+	struct strbuf o = {0};
 	int rc = parse_term_into(s, n, t, &o, why, whylen);
 
 	if (rc == 0 && o.len > 0)
-		t->clean = o.buf;
+		t->clean = o.s;
 	else
-		free(o.buf);
+		free(o.s);
 	return rc;
 }
 
 static int
-parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char *why,
+parse_term_into(const char *s, size_t n, struct spf_term *t, struct strbuf *o, char *why,
                 size_t whylen)
 {
 	size_t i = 0, j;
@@ -365,7 +345,7 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 		const char *val = s + j + 1;
 		size_t vn = n - j - 1;
 		bool dummy;
-		struct out scratch = {0};
+		struct strbuf scratch = {0};
 		if (q != 0)
 			return fail(why, whylen, "modifier \"%.*s\" has a qualifier",
 			            (int)n, s);
@@ -374,7 +354,7 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 			            (int)j, s);
 		if (j == 8 && strncasecmp(s, "redirect", 8) == 0) {
 			t->kind = SPF_T_REDIRECT;
-			out_add(o, "redirect=", 9);
+			strbuf_add(o, "redirect=", 9);
 			rc =
 			    macro_string(val, vn, true, false, &t->macro, o, why, whylen);
 			if (rc == 0 && vn == 0)
@@ -393,7 +373,7 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 			rc = macro_string(val, vn, false, true, &dummy, &scratch, why,
 			                  whylen);
 		}
-		free(scratch.buf);
+		free(scratch.s);
 		return rc;
 	}
 
@@ -413,7 +393,7 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 	size_t rn = n - j;
 	char head[48];
 	int hl = snprintf(head, sizeof(head), "%c%s", t->qualifier, mechanisms[k].name);
-	out_add(o, head, (size_t)hl);
+	strbuf_add(o, head, (size_t)hl);
 
 	switch (t->kind) {
 	case SPF_T_ALL:
@@ -425,7 +405,7 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 	case SPF_T_EXISTS:
 		if (rn < 2 || rest[0] != ':')
 			return fail(why, whylen, "\"%.*s\" needs \":domain\"", (int)n, s);
-		out_add(o, ":", 1);
+		strbuf_add(o, ":", 1);
 		t->domain = xstrndup(rest + 1, rn - 1);
 		return macro_string(rest + 1, rn - 1, true, false, &t->macro, o, why,
 		                    whylen);
@@ -440,7 +420,7 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 			if (rest[0] != ':' || dn < 2)
 				return fail(why, whylen, "\"%.*s\": bad argument", (int)n,
 				            s);
-			out_add(o, ":", 1);
+			strbuf_add(o, ":", 1);
 			t->domain = xstrndup(rest + 1, dn - 1);
 			if (macro_string(rest + 1, dn - 1, true, false, &t->macro, o, why,
 			                 whylen) != 0)
@@ -452,12 +432,12 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 		if (t->cidr4 >= 0) {
 			hl =
 			    snprintf(head, sizeof(head), "/%d", t->cidr4 ? t->cidr4 : 32);
-			out_add(o, head, (size_t)hl);
+			strbuf_add(o, head, (size_t)hl);
 		}
 		if (t->cidr6 >= 0) {
 			hl = snprintf(head, sizeof(head), "//%d",
 			              t->cidr6 ? t->cidr6 : 128);
-			out_add(o, head, (size_t)hl);
+			strbuf_add(o, head, (size_t)hl);
 		}
 		return 0;
 	}
@@ -489,10 +469,10 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct out *o, char
 			else
 				hl = snprintf(head, sizeof(head), ":::/1 %c%s:8000::/1",
 				              t->qualifier, mechanisms[k].name);
-			out_add(o, head, (size_t)hl);
+			strbuf_add(o, head, (size_t)hl);
 			return 0;
 		}
-		out_add(o, rest, rn);
+		strbuf_add(o, rest, rn);
 		return 0;
 	}
 	default:
@@ -518,7 +498,7 @@ int
 spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why,
                  size_t whylen)
 {
-	struct out o = {0};
+	struct strbuf o = {0};
 	size_t cap = 0;
 	bool exp = false;
 
@@ -533,7 +513,7 @@ spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why
 			            (unsigned char)text[i], i);
 	if (!spf_record_is_spf(text, len))
 		return fail(why, whylen, "not an SPF record");
-	out_add(&o, "v=spf1", 6);
+	strbuf_add(&o, "v=spf1", 6);
 	size_t p = 6;
 	while (p < len) {
 		while (p < len && text[p] == ' ')
@@ -583,19 +563,19 @@ spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why
 	for (size_t i = 0; i < rec->nterms; i++) {
 		const struct spf_term *t = &rec->terms[i];
 		if (t->clean != NULL && t->kind != SPF_T_REDIRECT) {
-			out_add(&o, " ", 1);
-			out_add(&o, t->clean, strlen(t->clean));
+			strbuf_add(&o, " ", 1);
+			strbuf_add(&o, t->clean, strlen(t->clean));
 		}
 	}
 	if (rec->redirect >= 0 && !rec->has_all) {
-		out_add(&o, " ", 1);
-		out_add(&o, rec->terms[rec->redirect].clean,
-		        strlen(rec->terms[rec->redirect].clean));
+		strbuf_add(&o, " ", 1);
+		strbuf_add(&o, rec->terms[rec->redirect].clean,
+		           strlen(rec->terms[rec->redirect].clean));
 	}
-	rec->clean = o.buf;
+	rec->clean = o.s;
 	return 0;
 bad:
-	free(o.buf);
+	free(o.s);
 	spf_record_free(rec);
 	return -1;
 }
@@ -650,10 +630,10 @@ char *
 spf_record_text(const struct spf_record *rec, const struct ipaddr *client,
                 size_t *nmech_r)
 {
-	struct out o = {0};
+	struct strbuf o = {0};
 	size_t n = 0;
 
-	out_add(&o, "v=spf1", 6);
+	strbuf_add(&o, "v=spf1", 6);
 	for (size_t i = 0; i < rec->nterms; i++) {
 		const struct spf_term *t = &rec->terms[i];
 		if (t->clean == NULL || t->kind == SPF_T_REDIRECT)
@@ -665,20 +645,20 @@ spf_record_text(const struct spf_record *rec, const struct ipaddr *client,
 			ipaddr_format(client, addr, sizeof(addr));
 			int len = snprintf(term, sizeof(term), " %c%s:%s", t->qualifier,
 			                   t->kind == SPF_T_IP4 ? "ip4" : "ip6", addr);
-			out_add(&o, term, (size_t)len);
+			strbuf_add(&o, term, (size_t)len);
 			n++;
 			continue;
 		}
-		out_add(&o, " ", 1);
-		out_add(&o, t->clean, strlen(t->clean));
+		strbuf_add(&o, " ", 1);
+		strbuf_add(&o, t->clean, strlen(t->clean));
 		n++;
 	}
 	if (rec->redirect >= 0 && !rec->has_all) {
-		out_add(&o, " ", 1);
-		out_add(&o, rec->terms[rec->redirect].clean,
-		        strlen(rec->terms[rec->redirect].clean));
+		strbuf_add(&o, " ", 1);
+		strbuf_add(&o, rec->terms[rec->redirect].clean,
+		           strlen(rec->terms[rec->redirect].clean));
 		n++;
 	}
 	*nmech_r = n;
-	return o.buf;
+	return o.s;
 }

@@ -25,14 +25,8 @@ local function yesno(b)
 end
 
 C.run(function()
-	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
-		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
-	if r ~= "continue" then
-		mt.disconnect(conn)
-		return
-	end
-	if C.step(conn, "helo", mt.helo(conn, C.env("MT_HELO", "mx.example.test"))) ~= "continue" then
-		mt.disconnect(conn)
+	local conn = C.greet()
+	if conn == nil then
 		return
 	end
 	local err = mt.macro(conn, SMFIC_MAIL, "i", C.env("MT_QID", "authres"))

@@ -71,6 +71,47 @@ function C.open(name, addr, tag)
 	return conn, r
 end
 
+-- open() with MT_CLIENT_NAME and MT_CLIENT_ADDR, then HELO MT_HELO.
+-- Returns conn, or nil (disconnected) when either is refused.
+function C.greet()
+	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
+		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
+	if r ~= "continue" or
+	    C.step(conn, "helo", mt.helo(conn, C.env("MT_HELO", "mx.example.test"))) ~= "continue" then
+		mt.disconnect(conn)
+		return nil
+	end
+	return conn
+end
+
+-- MAIL FROM MT_FROM, with the macros given (a flat name, value list) for
+-- that stage, then RCPT TO each of MT_RCPTS. Like an MTA it aborts the
+-- message after a refused MAIL or when every recipient was refused, and
+-- disconnects. Returns true when the message may go on to DATA.
+function C.envelope(conn, macros)
+	if macros ~= nil and #macros > 0 then
+		local err = mt.macro(conn, SMFIC_MAIL, table.unpack(macros))
+		if err ~= nil then
+			error("mt.macro: " .. tostring(err))
+		end
+	end
+	local accepted = 0
+	if C.step(conn, "mail", mt.mailfrom(conn, C.env("MT_FROM", "<alice@example.test>"))) == "continue" then
+		for rcpt in string.gmatch(C.env("MT_RCPTS", "bob@example.test"), "[^,]+") do
+			if C.step(conn, "rcpt " .. rcpt, mt.rcptto(conn, "<" .. rcpt .. ">")) == "continue" then
+				accepted = accepted + 1
+			end
+		end
+	end
+	if accepted == 0 then
+		mt.abort(conn)
+		C.say("abort")
+		mt.disconnect(conn)
+		return false
+	end
+	return true
+end
+
 -- Headers and body of a small message, then EOM; returns the EOM reply.
 function C.content(conn, label)
 	label = label or ""

@@ -16,14 +16,8 @@
 local C = dofile(os.getenv("MT_DIR") .. "/common.lua")
 
 C.run(function()
-	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
-		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
-	if r ~= "continue" then
-		mt.disconnect(conn)
-		return
-	end
-	if C.step(conn, "helo", mt.helo(conn, C.env("MT_HELO", "mx.example.test"))) ~= "continue" then
-		mt.disconnect(conn)
+	local conn = C.greet()
+	if conn == nil then
 		return
 	end
 	local macros = {}
@@ -37,28 +31,7 @@ C.run(function()
 		table.insert(macros, "{auth_type}")
 		table.insert(macros, "PLAIN")
 	end
-	if #macros > 0 then
-		local err = mt.macro(conn, SMFIC_MAIL, table.unpack(macros))
-		if err ~= nil then
-			error("mt.macro: " .. tostring(err))
-		end
-	end
-	if C.step(conn, "mail", mt.mailfrom(conn, C.env("MT_FROM", "<alice@example.test>"))) ~= "continue" then
-		mt.abort(conn)
-		C.say("abort")
-		mt.disconnect(conn)
-		return
-	end
-	local accepted = 0
-	for rcpt in string.gmatch(C.env("MT_RCPTS", "bob@example.test"), "[^,]+") do
-		if C.step(conn, "rcpt " .. rcpt, mt.rcptto(conn, "<" .. rcpt .. ">")) == "continue" then
-			accepted = accepted + 1
-		end
-	end
-	if accepted == 0 then
-		mt.abort(conn)
-		C.say("abort")
-		mt.disconnect(conn)
+	if not C.envelope(conn, macros) then
 		return
 	end
 	C.content(conn)

@@ -36,38 +36,15 @@ local function report(conn, name, tag)
 end
 
 C.run(function()
-	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
-		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
-	if r ~= "continue" then
-		mt.disconnect(conn)
+	local conn = C.greet()
+	if conn == nil then
 		return
 	end
-	if C.step(conn, "helo", mt.helo(conn, C.env("MT_HELO", "mx.example.test"))) ~= "continue" then
-		mt.disconnect(conn)
-		return
-	end
+	local macros = {}
 	if C.env("MT_QID") then
-		local err = mt.macro(conn, SMFIC_MAIL, "i", C.env("MT_QID"))
-		if err ~= nil then
-			error("mt.macro: " .. tostring(err))
-		end
+		macros = { "i", C.env("MT_QID") }
 	end
-	if C.step(conn, "mail", mt.mailfrom(conn, C.env("MT_FROM", "<alice@example.test>"))) ~= "continue" then
-		mt.abort(conn)
-		C.say("abort")
-		mt.disconnect(conn)
-		return
-	end
-	local accepted = 0
-	for rcpt in string.gmatch(C.env("MT_RCPTS", "bob@example.test"), "[^,]+") do
-		if C.step(conn, "rcpt " .. rcpt, mt.rcptto(conn, "<" .. rcpt .. ">")) == "continue" then
-			accepted = accepted + 1
-		end
-	end
-	if accepted == 0 then
-		mt.abort(conn)
-		C.say("abort")
-		mt.disconnect(conn)
+	if not C.envelope(conn, macros) then
 		return
 	end
 	if C.content(conn) ~= "continue" then
