@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/strbuf.h"
+#include "lib/strutil.h"
 #include "lib/xalloc.h"
 
 void
@@ -24,4 +25,25 @@ void
 strbuf_puts(struct strbuf *b, const char *s)
 {
 	strbuf_add(b, s, strlen(s));
+}
+
+void
+strbuf_value(struct strbuf *b, const char *s, bool address)
+{
+	const char *at = address ? strrchr(s, '@') : NULL;
+	bool plain = at != NULL ? str_is_dot_atom(s, (size_t)(at - s)) &&
+	                              str_is_dot_atom(at + 1, strlen(at + 1))
+	                        : str_is_dot_atom(s, strlen(s));
+
+	if (plain) {
+		strbuf_puts(b, s);
+		return;
+	}
+	strbuf_puts(b, "\"");
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_puts(b, "\\");
+		strbuf_add(b, p, 1);
+	}
+	strbuf_puts(b, "\"");
 }

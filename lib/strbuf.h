@@ -6,6 +6,7 @@
 #ifndef POSTERN_STRBUF_H
 #define POSTERN_STRBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct strbuf {
@@ -15,5 +16,10 @@ struct strbuf {
 
 void strbuf_add(struct strbuf *b, const char *s, size_t n);
 void strbuf_puts(struct strbuf *b, const char *s);
+
+/* A header parameter value: s as it is when it is a dot-atom (or, with
+ * address, a dot-atom "@" dot-atom, as RFC 8601 allows), else as a
+ * quoted-string with '"' and '\\' escaped. */
+void strbuf_value(struct strbuf *b, const char *s, bool address);
 
 #endif

@@ -106,3 +106,26 @@ str_printf(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 	return buf;
 }
+
+bool
+str_is_dot_atom(const char *s, size_t n)
+{
+	bool prev_dot = true;
+
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.') {
+			if (prev_dot)
+				return false;
+			prev_dot = true;
+		} else if ((isascii(c) && isalnum(c)) ||
+		           (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL)) {
+			prev_dot = false;
+		} else {
+			return false;
+		}
+	}
+	return !prev_dot;
+}

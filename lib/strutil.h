@@ -24,6 +24,9 @@ char *str_sanitize(char *dst, size_t len, const char *src);
 /* Does s hold a control character (byte < 0x20 or 0x7f)? */
 bool str_has_ctl(const char *s);
 
+/* Is s[0..n) an RFC 5322 dot-atom (atext runs joined by single dots)? */
+bool str_is_dot_atom(const char *s, size_t n);
+
 /* snprintf that may cut the text short, on purpose (reasons, labels).
  * Returns buf. */
 char *str_printf(char *buf, size_t len, const char *fmt, ...)

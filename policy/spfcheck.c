@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/strbuf.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "policy/conf.h"
@@ -258,38 +259,17 @@ r_check_spf(struct eval *e)
 	return row_result(st->mail.out.result);
 }
 
-/* A-R: "spf=pass smtp.mailfrom=a@example.com"; the value is quoted when
- * it is not a plain local-part@domain. */
+/* A-R: "spf=pass smtp.mailfrom=a@example.com", the value quoted when it
+ * is not a plain local-part@domain or domain. */
 static void
 authres_method(char *buf, size_t len, const char *result, const char *ptype,
                const char *value)
 {
-	/* Plain: dot-atom characters, one '@' unless a bare domain, no
-	 * empty part. Anything else is a quoted-string. */
-	const char *at = strchr(value, '@');
-	bool plain = *value != '\0' && value[0] != '.' && value[0] != '@' &&
-	             strstr(value, "..") == NULL && strstr(value, ".@") == NULL &&
-	             strstr(value, "@.") == NULL &&
-	             (at == NULL || strchr(at + 1, '@') == NULL) &&
-	             value[strlen(value) - 1] != '.' && value[strlen(value) - 1] != '@';
+	struct strbuf v = {0};
 
-	for (const char *p = value; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr(".-_+@=", *p) != NULL))
-			plain = false;
-	if (plain) {
-		str_printf(buf, len, "spf=%s %s=%s", result, ptype, value);
-		return;
-	}
-	char q[400];
-	size_t o = 0;
-	for (const char *p = value; *p != '\0' && o + 3 < sizeof(q); p++) {
-		if (*p == '"' || *p == '\\')
-			q[o++] = '\\';
-		q[o++] = *p;
-	}
-	q[o] = '\0';
-	str_printf(buf, len, "spf=%s %s=\"%s\"", result, ptype, q);
+	strbuf_value(&v, value, true);
+	str_printf(buf, len, "spf=%s %s=%s", result, ptype, v.s);
+	free(v.s);
 }
 
 size_t

@@ -13,7 +13,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,35 +22,6 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "spf/spf.h"
-
-/* RFC 5322 atext. */
-static bool
-is_atext(char c)
-{
-	return (isascii((unsigned char)c) && isalnum((unsigned char)c)) ||
-	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
-}
-
-static bool
-is_dot_atom(const char *s)
-{
-	bool prev_dot = true;
-
-	if (*s == '\0')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (*s == '.') {
-			if (prev_dot)
-				return false;
-			prev_dot = true;
-		} else if (is_atext(*s)) {
-			prev_dot = false;
-		} else {
-			return false;
-		}
-	}
-	return !prev_dot;
-}
 
 /* key=value, the value a dot-atom or a quoted-string. */
 static void
@@ -64,17 +34,7 @@ put_pair(struct strbuf *b, const char *key, const char *value)
 		strbuf_puts(b, ";\n\t");
 	strbuf_puts(b, key);
 	strbuf_puts(b, "=");
-	if (is_dot_atom(clean)) {
-		strbuf_puts(b, clean);
-		return;
-	}
-	strbuf_puts(b, "\"");
-	for (const char *p = clean; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			strbuf_puts(b, "\\");
-		strbuf_add(b, p, 1);
-	}
-	strbuf_puts(b, "\"");
+	strbuf_value(b, clean, false);
 }
 
 /* A comment's text: parentheses and backslashes escaped. */

@@ -312,7 +312,7 @@ parse_term(const char *s, size_t n, struct spf_term *t, char *why, size_t whylen
 	struct strbuf o = {0};
 	int rc = parse_term_into(s, n, t, &o, why, whylen);
 
-	if (rc == 0 && o.len > 0)
+	if (rc == 0 && o.len > 0 && t->kind != SPF_T_IP4 && t->kind != SPF_T_IP6)
 		t->clean = o.s;
 	else
 		free(o.s);
@@ -460,19 +460,8 @@ parse_term_into(const char *s, size_t n, struct spf_term *t, struct strbuf *o, c
 		}
 		if (!(v4 ? ip4_ok(net, nn, &t->ip) : ip6_ok(net, nn, &t->ip)))
 			return fail(why, whylen, "bad address in \"%.*s\"", (int)n, s);
-		if ((v4 ? t->cidr4 : t->cidr6) == 0) {
-			/* libspf2 refuses /0: the two halves of the space. */
-			if (v4)
-				hl = snprintf(head, sizeof(head),
-				              ":0.0.0.0/1 %c%s:128.0.0.0/1", t->qualifier,
-				              mechanisms[k].name);
-			else
-				hl = snprintf(head, sizeof(head), ":::/1 %c%s:8000::/1",
-				              t->qualifier, mechanisms[k].name);
-			strbuf_add(o, head, (size_t)hl);
-			return 0;
-		}
-		strbuf_add(o, rest, rn);
+		/* Never written for libspf2 as they are: spf_record_text
+		 * writes the client's own address for a term that matches. */
 		return 0;
 	}
 	default:
@@ -489,7 +478,6 @@ spf_record_free(struct spf_record *rec)
 		free(rec->terms[i].clean);
 	}
 	free(rec->terms);
-	free(rec->clean);
 	memset(rec, 0, sizeof(*rec));
 	rec->redirect = -1;
 }
@@ -498,7 +486,6 @@ int
 spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why,
                  size_t whylen)
 {
-	struct strbuf o = {0};
 	size_t cap = 0;
 	bool exp = false;
 
@@ -513,7 +500,6 @@ spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why
 			            (unsigned char)text[i], i);
 	if (!spf_record_is_spf(text, len))
 		return fail(why, whylen, "not an SPF record");
-	strbuf_add(&o, "v=spf1", 6);
 	size_t p = 6;
 	while (p < len) {
 		while (p < len && text[p] == ' ')
@@ -557,25 +543,8 @@ spf_record_parse(const char *text, size_t len, struct spf_record *rec, char *why
 			rec->has_all = true;
 		}
 	}
-	/* Mechanisms in order, then redirect=, which applies only after
-	 * all of them and not at all when there is an "all" (RFC 7208
-	 * section 6.1); libspf2 would take it where it is written. */
-	for (size_t i = 0; i < rec->nterms; i++) {
-		const struct spf_term *t = &rec->terms[i];
-		if (t->clean != NULL && t->kind != SPF_T_REDIRECT) {
-			strbuf_add(&o, " ", 1);
-			strbuf_add(&o, t->clean, strlen(t->clean));
-		}
-	}
-	if (rec->redirect >= 0 && !rec->has_all) {
-		strbuf_add(&o, " ", 1);
-		strbuf_add(&o, rec->terms[rec->redirect].clean,
-		           strlen(rec->terms[rec->redirect].clean));
-	}
-	rec->clean = o.s;
 	return 0;
 bad:
-	free(o.s);
 	spf_record_free(rec);
 	return -1;
 }
@@ -636,7 +605,8 @@ spf_record_text(const struct spf_record *rec, const struct ipaddr *client,
 	strbuf_add(&o, "v=spf1", 6);
 	for (size_t i = 0; i < rec->nterms; i++) {
 		const struct spf_term *t = &rec->terms[i];
-		if (t->clean == NULL || t->kind == SPF_T_REDIRECT)
+		if (t->kind == SPF_T_REDIRECT || t->kind == SPF_T_EXP ||
+		    t->kind == SPF_T_UNKNOWN)
 			continue;
 		if (t->kind == SPF_T_IP4 || t->kind == SPF_T_IP6) {
 			char addr[IPADDR_STRLEN], term[IPADDR_STRLEN + 16];

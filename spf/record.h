@@ -10,9 +10,10 @@
  *     most 128 (a name has no more labels), "c", "r" and "t" macros are
  *     refused outside exp=, as the RFC says;
  *   - redirect= and exp= appear at most once.
- * What we hand to libspf2 (clean) is the record without exp= and unknown
- * modifiers, so the library never fetches or expands an explanation, and
- * with digit transformers rewritten.
+ * What we hand to libspf2 (spf_record_text) is the record without exp=
+ * and unknown modifiers, so the library never fetches or expands an
+ * explanation, with digit transformers rewritten, redirect= last, and
+ * only the ip4/ip6 terms that can match the client.
  */
 #ifndef POSTERN_SPF_RECORD_H
 #define POSTERN_SPF_RECORD_H
@@ -49,7 +50,8 @@ struct spf_term {
 	int cidr4;        /* a, mx, ip4: prefix length; -1 when absent */
 	int cidr6;        /* a, mx, ip6 */
 	struct ipaddr ip; /* ip4, ip6 */
-	char *clean;      /* the term as libspf2 gets it, or NULL */
+	char *clean;      /* the term as libspf2 gets it; NULL for ip4, ip6
+	                   * (see spf_record_text), exp= and unknown modifiers */
 };
 
 struct spf_record {
@@ -57,7 +59,6 @@ struct spf_record {
 	size_t nterms;
 	int redirect; /* index of redirect=, or -1 */
 	bool has_all;
-	char *clean; /* the text for libspf2 */
 };
 
 /* Does this TXT string announce an SPF record ("v=spf1" followed by a
@@ -73,9 +74,12 @@ void spf_record_free(struct spf_record *rec);
 /* Does an ip4 or ip6 term match the client? */
 bool spf_term_matches_ip(const struct spf_term *t, const struct ipaddr *client);
 
-/* The text of rec for libspf2 when it evaluates for client: like
- * rec->clean, but an ip4 or ip6 term that cannot match the client is left
- * out and one that matches is written as the client's own address.
+/* The text of rec for libspf2 when it evaluates for client: the
+ * mechanisms in order (their clean form), then redirect=, which applies
+ * only after all of them and not at all beside an "all" (RFC 7208
+ * section 6.1; libspf2 would take it where it is written). An ip4 or ip6
+ * term that cannot match the client is left out and one that matches is
+ * written as the client's own address (libspf2 refuses a /0).
  * Nothing changes for the evaluation (those terms ask no DNS), but the
  * compiled record stays small: libspf2 keeps at most 511 bytes of
  * compiled mechanisms and silently drops the rest. *nmech_r is the

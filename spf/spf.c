@@ -41,6 +41,7 @@
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
 
+#include "dns/dnsbl.h"
 #include "dns/resolver.h"
 #include "lib/clock.h"
 #include "lib/strutil.h"
@@ -907,22 +908,6 @@ layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *resp,
 
 /* Evaluation. */
 
-static void
-reverse_name(const struct ipaddr *ip, char *buf, size_t len)
-{
-	if (ip->family == AF_INET) {
-		snprintf(buf, len, "%u.%u.%u.%u.in-addr.arpa", ip->a[3], ip->a[2],
-		         ip->a[1], ip->a[0]);
-		return;
-	}
-	size_t o = 0;
-	for (int i = 15; i >= 0 && o + 4 < len; i--) {
-		o += (size_t)snprintf(buf + o, len - o, "%x.%x.", ip->a[i] & 0xf,
-		                      ip->a[i] >> 4);
-	}
-	snprintf(buf + o, len - o, "ip6.arpa");
-}
-
 /* Local-part: printable ASCII (a quoted local-part may hold spaces). */
 static bool
 local_ok(const char *s, size_t n)
@@ -1138,7 +1123,7 @@ spf_check(struct dns_resolver *resolver, const struct spf_request *q,
 		finish(&ev, out, t0);
 		return;
 	}
-	reverse_name(&ev.client, ev.reverse, sizeof(ev.reverse));
+	dnsbl_reverse_name(&ev.client, NULL, ev.reverse, sizeof(ev.reverse));
 
 	/* The record: ours to fetch and screen. */
 	char dom[256];

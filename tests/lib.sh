@@ -163,33 +163,41 @@ q_check_rows() {
 	      from checks where conn_id in $(q_conn_id "$1") ${2:+and ($2)} order by id"
 }
 
-# expect_sql DESC INST QUERY EXPECTED: the rows are written by the
-# daemon's writer thread, so poll until they match or 5 s have passed.
-expect_sql() {
-	local desc=$1 inst=$2 query=$3 expected=$4 found deadline
+# poll_sql INST QUERY PRED [ARGS...]: the rows are written by the
+# daemon's writer thread, so run QUERY until "PRED ROWS ARGS..." holds or
+# 5 s have passed. Leaves the last rows in POLLED; returns PRED's status.
+poll_sql() {
+	local inst=$1 query=$2 deadline
+	shift 2
 	deadline=$(($(now_ms) + 5000))
 	while :; do
-		found=$(sql "$inst" "$query")
-		[[ $found == "$expected" ]] && break
-		(($(now_ms) > deadline)) && break
+		POLLED=$(sql "$inst" "$query")
+		"$1" "$POLLED" "${@:2}" && return 0
+		(($(now_ms) > deadline)) && return 1
 		sleep 0.05
 	done
-	if [[ $found == "$expected" ]]; then
+}
+
+# Predicates for poll_sql.
+same() { [[ $1 == "$2" ]]; }
+nonempty() { [[ -n $1 ]]; }
+# has_ends ROWS PREFIX SUFFIX: ROWS starts with PREFIX and ends with SUFFIX.
+has_ends() { [[ $1 == "$2"*"$3" ]]; }
+
+# expect_sql DESC INST QUERY EXPECTED: the rows, polled until they match.
+expect_sql() {
+	local desc=$1 inst=$2 query=$3 expected=$4
+	if poll_sql "$inst" "$query" same "$expected"; then
 		report_ok "$desc"
 	else
 		report_fail "$desc" "SQL: $(echo "$query" | tr -s ' \t\n' ' ')" \
-			"expected rows:" "$(indent "$expected")" "found rows:" "$(indent "$found")"
+			"expected rows:" "$(indent "$expected")" "found rows:" "$(indent "$POLLED")"
 	fi
 }
 
 # Wait (up to 5 s) until QUERY returns EXPECTED; no report.
 wait_sql() {
-	local inst=$1 query=$2 expected=$3 deadline
-	deadline=$(($(now_ms) + 5000))
-	until [[ $(sql "$inst" "$query") == "$expected" ]]; do
-		(($(now_ms) > deadline)) && return 1
-		sleep 0.05
-	done
+	poll_sql "$1" "$2" same "$3"
 }
 
 # ---- Daemons ----------------------------------------------------------------

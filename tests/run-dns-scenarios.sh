@@ -50,20 +50,12 @@ rows_match() {
 # expect_rows DESC INST EXPECTED [SQL CONDITION]: the checks rows of the
 # last session ($TAG), polled until they match (the writer is a thread).
 expect_rows() {
-	local desc=$1 inst=$2 expected=$3 cond=${4:-} query found deadline
-	query=$(q_check_rows "$TAG" "$cond")
-	deadline=$(($(now_ms) + 5000))
-	while :; do
-		found=$(sql "$inst" "$query")
-		rows_match "$found" "$expected" && break
-		(($(now_ms) > deadline)) && break
-		sleep 0.05
-	done
-	if rows_match "$found" "$expected"; then
+	local desc=$1 inst=$2 expected=$3 cond=${4:-}
+	if poll_sql "$inst" "$(q_check_rows "$TAG" "$cond")" rows_match "$expected"; then
 		report_ok "$desc"
 	else
 		report_fail "$desc" "expected rows (stage|name|result|action|detail ERE):" \
-			"$(indent "$expected")" "found rows:" "$(indent "$found")"
+			"$(indent "$expected")" "found rows:" "$(indent "$POLLED")"
 	fi
 }
 

@@ -78,15 +78,8 @@ spf_detail_has() {
 # spf_poll_rows INST [SQL CONDITION]: the check_spf rows of the last
 # session once there is one (the writer is a thread; 5 s at most).
 spf_poll_rows() {
-	local deadline found
-	deadline=$(($(now_ms) + 5000))
-	while :; do
-		found=$(sql "$1" "$(q_spf_rows "$TAG" "${2:-}")")
-		[[ -n $found ]] && break
-		(($(now_ms) > deadline)) && break
-		sleep 0.05
-	done
-	printf '%s\n' "$found"
+	poll_sql "$1" "$(q_spf_rows "$TAG" "${2:-}")" nonempty
+	printf '%s\n' "$POLLED"
 }
 
 # spf_rows_match FOUND EXPECTED: each line of EXPECTED is
@@ -117,21 +110,13 @@ spf_rows_match() {
 # expect_spf_rows DESC INST EXPECTED [SQL CONDITION]: the check_spf rows
 # of the last session, polled until they match (5 s).
 expect_spf_rows() {
-	local desc=$1 inst=$2 expected=$3 cond=${4:-} query found deadline
-	query=$(q_spf_rows "$TAG" "$cond")
-	deadline=$(($(now_ms) + 5000))
-	while :; do
-		found=$(sql "$inst" "$query")
-		spf_rows_match "$found" "$expected" && break
-		(($(now_ms) > deadline)) && break
-		sleep 0.05
-	done
-	if spf_rows_match "$found" "$expected"; then
+	local desc=$1 inst=$2 expected=$3 cond=${4:-}
+	if poll_sql "$inst" "$(q_spf_rows "$TAG" "$cond")" spf_rows_match "$expected"; then
 		report_ok "$desc"
 	else
 		report_fail "$desc" \
 			"expected rows (stage|result|action|detail prefix|detail tokens):" \
-			"$(indent "$expected")" "found rows:" "$(indent "$found")"
+			"$(indent "$expected")" "found rows:" "$(indent "$POLLED")"
 	fi
 }
 
@@ -263,7 +248,7 @@ spf_accepted() {
 # refused at RCPT; REPLY is the reply in the messages row (a 5xx is
 # action reject, a 4xx defer); a REPLY that ends in "*" is a prefix.
 spf_refused() {
-	local inst=$1 desc=$2 reply=$3 rows=$4 qid sender="alice@example.test" v action found
+	local inst=$1 desc=$2 reply=$3 rows=$4 qid sender="alice@example.test" v action
 	shift 4
 	for v in "${SPF_VARS[@]}" "$@"; do
 		if [[ $v == MT_FROM=* ]]; then
@@ -279,18 +264,13 @@ spf_refused() {
 	action=reject
 	[[ $reply == 4* ]] && action=defer
 	if [[ $reply == *'*' ]]; then
-		local deadline=$(($(now_ms) + 5000)) want="$action|${reply%\*}"
-		while :; do
-			found=$(sql "$inst" "$(q_msg_rows "$TAG")")
-			[[ $found == "$want"*"|rcpt||bob@example.test|$sender|$qid" ]] && break
-			(($(now_ms) > deadline)) && break
-			sleep 0.05
-		done
-		if [[ $found == "$want"*"|rcpt||bob@example.test|$sender|$qid" ]]; then
-			report_ok "$desc: messages row ($(cut -d'|' -f2 <<<"$found"))"
+		local want="$action|${reply%\*}"
+		if poll_sql "$inst" "$(q_msg_rows "$TAG")" has_ends "$want" \
+			"|rcpt||bob@example.test|$sender|$qid"; then
+			report_ok "$desc: messages row ($(cut -d'|' -f2 <<<"$POLLED"))"
 		else
 			report_fail "$desc: messages row" "expected: $want...|rcpt||bob@example.test|$sender|$qid" \
-				"found: $found"
+				"found: $POLLED"
 		fi
 	else
 		expect_sql "$desc: messages row" "$inst" "$(q_msg_rows "$TAG")" \

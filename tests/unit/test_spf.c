@@ -19,53 +19,72 @@
 
 #include "dns/resolver.h"
 #include "lib/ipaddr.h"
+#include "lib/strbuf.h"
 #include "spf/record.h"
 #include "spf/spf.h"
+#include "tests/spf/zone.h"
 #include "tests/unit/testutil.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The text libspf2 gets for a client: 192.0.2.1 unless said otherwise;
+ * nmech is the number of mechanisms it must find in it. */
 static void
 test_record_valid(void **state)
 {
 	static const struct {
-		const char *record, *clean;
+		const char *record, *client, *text;
+		size_t nmech;
 	} cases[] = {
-	    {"v=spf1", "v=spf1"},
-	    {"V=SPF1 -ALL", "v=spf1 -all"},
-	    {"v=spf1 ip4:192.0.2.0/24 ~all", "v=spf1 +ip4:192.0.2.0/24 ~all"},
-	    {"v=spf1 a mx/24//64 -all", "v=spf1 +a +mx/24//64 -all"},
-	    {"v=spf1 a:example.com/0 -all", "v=spf1 +a:example.com/32 -all"},
-	    {"v=spf1 ip4:192.0.2.1/0", "v=spf1 +ip4:0.0.0.0/1 +ip4:128.0.0.0/1"},
-	    {"v=spf1 ip6:2001:db8::/0", "v=spf1 +ip6:::/1 +ip6:8000::/1"},
+	    {"v=spf1", NULL, "v=spf1", 0},
+	    {"V=SPF1 -ALL", NULL, "v=spf1 -all", 1},
+	    {"v=spf1 a mx/24//64 -all", NULL, "v=spf1 +a +mx/24//64 -all", 3},
+	    {"v=spf1 a:example.com/0 -all", NULL, "v=spf1 +a:example.com/32 -all", 2},
+	    /* ip4 and ip6: only a term that matches, as the client itself. */
+	    {"v=spf1 ip4:192.0.2.0/24 ~all", NULL, "v=spf1 +ip4:192.0.2.1 ~all", 2},
+	    {"v=spf1 ip4:198.51.100.0/24 -ip4:192.0.2.1 ~all", NULL,
+	     "v=spf1 -ip4:192.0.2.1 ~all", 2},
+	    {"v=spf1 ip4:192.0.2.1/0", NULL, "v=spf1 +ip4:192.0.2.1", 1},
+	    {"v=spf1 ip6:2001:db8::/0 ip4:192.0.2.1", NULL, "v=spf1 +ip4:192.0.2.1", 1},
+	    {"v=spf1 ip6:2001:db8::/32 ip4:192.0.2.1", "2001:db8::25",
+	     "v=spf1 +ip6:2001:db8::25", 1},
 	    /* exp= and unknown modifiers never reach libspf2. */
-	    {"v=spf1 -all exp=explain.%{d}", "v=spf1 -all"},
-	    {"v=spf1 foo=%{c}bar -all", "v=spf1 -all"},
+	    {"v=spf1 -all exp=explain.%{d}", NULL, "v=spf1 -all", 1},
+	    {"v=spf1 foo=%{c}bar -all", NULL, "v=spf1 -all", 1},
 	    /* redirect= goes last, and away when there is an all. */
-	    {"v=spf1 redirect=_spf.example.com ip4:192.0.2.1",
-	     "v=spf1 +ip4:192.0.2.1 redirect=_spf.example.com"},
-	    {"v=spf1 redirect=example.com ~all", "v=spf1 ~all"},
+	    {"v=spf1 redirect=_spf.example.com a", NULL,
+	     "v=spf1 +a redirect=_spf.example.com", 2},
+	    {"v=spf1 redirect=example.com ~all", NULL, "v=spf1 ~all", 1},
 	    /* Digit transformers: at most 128 labels. */
-	    {"v=spf1 exists:%{d999r}.x.example.com",
-	     "v=spf1 +exists:%{d128r}.x.example.com"},
-	    {"v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d}",
-	     "v=spf1 +exists:%{ir}.%{l1r+-}._spf.%{d}"},
-	    {"v=spf1 a:example.com. -all", "v=spf1 +a:example.com. -all"},
-	    {"v=spf1 include:%{d}%%%_%-.example.com",
-	     "v=spf1 +include:%{d}%%%_%-.example.com"},
+	    {"v=spf1 exists:%{d999r}.x.example.com", NULL,
+	     "v=spf1 +exists:%{d128r}.x.example.com", 1},
+	    {"v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d}", NULL,
+	     "v=spf1 +exists:%{ir}.%{l1r+-}._spf.%{d}", 1},
+	    {"v=spf1 a:example.com. -all", NULL, "v=spf1 +a:example.com. -all", 2},
+	    {"v=spf1 include:%{d}%%%_%-.example.com", NULL,
+	     "v=spf1 +include:%{d}%%%_%-.example.com", 1},
 	};
 	(void)state;
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		struct spf_record rec;
+		struct ipaddr client;
+		size_t nmech;
 		char why[200] = "";
 		if (spf_record_parse(cases[i].record, strlen(cases[i].record), &rec, why,
 		                     sizeof(why)) != 0)
 			testutil_fail(__FILE__, __LINE__, "\"%s\" refused: %s",
 			              cases[i].record, why);
-		if (strcmp(rec.clean, cases[i].clean) != 0)
+		assert_int_equal(
+		    ipaddr_parse(cases[i].client ? cases[i].client : "192.0.2.1",
+		                 &client),
+		    0);
+		char *text = spf_record_text(&rec, &client, &nmech);
+		if (strcmp(text, cases[i].text) != 0 || nmech != cases[i].nmech)
 			testutil_fail(__FILE__, __LINE__,
-			              "\"%s\" gave \"%s\", want \"%s\"", cases[i].record,
-			              rec.clean, cases[i].clean);
+			              "\"%s\" gave \"%s\" (%zu), want \"%s\" (%zu)",
+			              cases[i].record, text, nmech, cases[i].text,
+			              cases[i].nmech);
+		free(text);
 		spf_record_free(&rec);
 	}
 }
@@ -192,59 +211,46 @@ test_domain_ok(void **state)
 			              cases[i].name, cases[i].ok ? "ok" : "refused");
 }
 
-/* A zone for the seam: "name TYPE value" lines. */
-struct zone {
-	const char *const *lines;
-	unsigned asked_txt_exp; /* TXT queries for names starting "exp." */
+/* The zone of tests/spf/zone.h behind the seam, from "name TYPE value"
+ * lines; it also counts TXT queries for "exp." names and may answer
+ * slowly. */
+struct seam {
+	struct zone *z;
+	unsigned asked_txt_exp;
 	unsigned delay_ms;
 };
 
 static struct dns_answer *
-zone_answer(void *arg, const char *name, uint16_t type)
+seam_answer(void *arg, const char *name, uint16_t type)
 {
-	struct zone *z = arg;
-	bool exists = false;
-	struct dns_answer *a = dns_answer_new(name, type, DNS_NODATA);
+	struct seam *s = arg;
 
-	if (z->delay_ms > 0) {
-		struct timespec ts = {0, (long)z->delay_ms * 1000000L};
+	if (s->delay_ms > 0) {
+		struct timespec ts = {0, (long)s->delay_ms * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (type == DNS_T_TXT && strncmp(name, "exp.", 4) == 0)
-		z->asked_txt_exp++;
-	for (const char *const *l = z->lines; *l != NULL; l++) {
-		char n[256], t[16];
+		s->asked_txt_exp++;
+	return zone_answer(s->z, name, type);
+}
+
+/* A resolver whose queries the lines answer; free s->z and it after. */
+static struct dns_resolver *
+seam_resolver(struct seam *s, const char *const *lines)
+{
+	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+
+	s->z = zone_new();
+	for (const char *const *l = lines; *l != NULL; l++) {
+		char n[256], t[16], why[200];
 		int off = 0;
-		if (sscanf(*l, "%255s %15s %n", n, t, &off) < 2)
-			continue;
-		if (strcasecmp(n, name) != 0)
-			continue;
-		exists = true;
-		if (strcmp(t, "TIMEOUT") == 0) {
-			dns_answer_free(a);
-			return NULL;
-		}
-		struct dns_rr rr = {0};
-		const char *v = *l + off;
-		if (strcmp(t, "TXT") == 0 && type == DNS_T_TXT) {
-			rr.type = DNS_T_TXT;
-			rr.text = (char *)v;
-		} else if (strcmp(t, "A") == 0 && type == DNS_T_A) {
-			rr.type = DNS_T_A;
-			ipaddr_parse(v, &rr.addr);
-		} else if (strcmp(t, "AAAA") == 0 && type == DNS_T_AAAA) {
-			rr.type = DNS_T_AAAA;
-			ipaddr_parse(v, &rr.addr);
-		} else if (strcmp(t, "MX") == 0 && type == DNS_T_MX) {
-			rr.type = DNS_T_MX;
-			rr.text = (char *)v;
-		} else {
-			continue;
-		}
-		dns_answer_add(a, &rr);
+		if (sscanf(*l, "%255s %15s %n", n, t, &off) < 2 ||
+		    zone_add(s->z, n, t, *l + off, strlen(*l + off), why, sizeof(why)) !=
+		        0)
+			testutil_fail(__FILE__, __LINE__, "zone line \"%s\"", *l);
 	}
-	a->status = a->nrr > 0 ? DNS_OK : exists ? DNS_NODATA : DNS_NXDOMAIN;
-	return a;
+	dns_resolver_set_answerer(r, seam_answer, s);
+	return r;
 }
 
 static const char *const zone_lines[] = {
@@ -280,7 +286,7 @@ static const char *const zone_lines[] = {
     "tmo.example.com TIMEOUT",
     "inctmo.example.com TXT v=spf1 include:tmo.example.com -all",
     "mx.example.com TXT v=spf1 mx -all",
-    "mx.example.com MX mail.mx.example.com",
+    "mx.example.com MX 0 mail.mx.example.com",
     "mail.mx.example.com A 192.0.2.25",
     /* An include that fails on its first MX name leaves nine unused;
      * the a: terms of the same names after it are terms of their own. */
@@ -288,16 +294,16 @@ static const char *const zone_lines[] = {
     "a:h3.example.com a:h4.example.com a:h5.example.com a:h6.example.com "
     "a:h7.example.com a:h8.example.com a:h9.example.com a:h10.example.com -all",
     "pinc.example.com TXT v=spf1 -mx",
-    "pinc.example.com MX h1.example.com",
-    "pinc.example.com MX h2.example.com",
-    "pinc.example.com MX h3.example.com",
-    "pinc.example.com MX h4.example.com",
-    "pinc.example.com MX h5.example.com",
-    "pinc.example.com MX h6.example.com",
-    "pinc.example.com MX h7.example.com",
-    "pinc.example.com MX h8.example.com",
-    "pinc.example.com MX h9.example.com",
-    "pinc.example.com MX h10.example.com",
+    "pinc.example.com MX 0 h1.example.com",
+    "pinc.example.com MX 0 h2.example.com",
+    "pinc.example.com MX 0 h3.example.com",
+    "pinc.example.com MX 0 h4.example.com",
+    "pinc.example.com MX 0 h5.example.com",
+    "pinc.example.com MX 0 h6.example.com",
+    "pinc.example.com MX 0 h7.example.com",
+    "pinc.example.com MX 0 h8.example.com",
+    "pinc.example.com MX 0 h9.example.com",
+    "pinc.example.com MX 0 h10.example.com",
     "h1.example.com A 203.0.113.50",
     "h2.example.com A 203.0.113.102",
     "h3.example.com A 203.0.113.103",
@@ -382,11 +388,10 @@ test_evaluate(void **state)
 	    {"192.0.2.1", "\xc3\xa9@example.com", NULL, SPF_ID_MAILFROM, "none", "",
 	     "local-part", 0},
 	};
-	struct zone z = {zone_lines, 0, 0};
-	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+	struct seam z = {0};
+	struct dns_resolver *r = seam_resolver(&z, zone_lines);
 	(void)state;
 
-	dns_resolver_set_answerer(r, zone_answer, &z);
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		struct spf_request q = {.identity = cases[i].id,
 		                        .sender = cases[i].sender,
@@ -426,28 +431,11 @@ test_evaluate(void **state)
 	/* The explanation was never asked for. */
 	assert_int_equal(z.asked_txt_exp, 0);
 	dns_resolver_free(r);
+	zone_free(z.z);
 }
 
 /* libspf2 keeps 511 bytes of compiled mechanisms and drops the rest
  * silently: a record of 120 ip4 terms must still end in its -all. */
-static char big_record[4096];
-
-static struct dns_answer *
-big_answer(void *arg, const char *name, uint16_t type)
-{
-	struct dns_answer *a = dns_answer_new(name, type, DNS_NXDOMAIN);
-	(void)arg;
-	if (strcmp(name, "big.example.com") == 0) {
-		a->status = DNS_NODATA;
-		if (type == DNS_T_TXT) {
-			struct dns_rr rr = {.type = DNS_T_TXT, .text = big_record};
-			dns_answer_add(a, &rr);
-			a->status = DNS_OK;
-		}
-	}
-	return a;
-}
-
 static void
 test_big_record(void **state)
 {
@@ -459,14 +447,16 @@ test_big_record(void **state)
 	    {"192.0.0.120", "pass", "ip4:192.0.0.120"},
 	    {"2001:db8::1", "softfail", "~ip6:2001:db8::/32"},
 	};
-	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+	static char line[4096];
+	const char *const lines[] = {line, NULL};
+	struct seam z = {0};
 	(void)state;
 
-	strcpy(big_record, "v=spf1");
+	strcpy(line, "big.example.com TXT v=spf1");
 	for (int i = 1; i <= 120; i++)
-		sprintf(big_record + strlen(big_record), " ip4:192.0.0.%d", i);
-	strcat(big_record, " ~ip6:2001:db8::/32 -all");
-	dns_resolver_set_answerer(r, big_answer, NULL);
+		sprintf(line + strlen(line), " ip4:192.0.0.%d", i);
+	strcat(line, " ~ip6:2001:db8::/32 -all");
+	struct dns_resolver *r = seam_resolver(&z, lines);
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		struct spf_request q = {.identity = SPF_ID_MAILFROM,
 		                        .sender = "a@big.example.com"};
@@ -481,26 +471,27 @@ test_big_record(void **state)
 			    o.reason, cases[i].result, cases[i].mechanism);
 	}
 	dns_resolver_free(r);
+	zone_free(z.z);
 }
 
 static void
 test_deadline(void **state)
 {
-	struct zone z = {zone_lines, 0, 20};
-	struct dns_resolver *r = dns_resolver_new(NULL, 0, 1000);
+	struct seam z = {.delay_ms = 20};
+	struct dns_resolver *r = seam_resolver(&z, zone_lines);
 	struct spf_request q = {.identity = SPF_ID_MAILFROM,
 	                        .sender = "a@slow.example.com",
 	                        .deadline_ms = 90};
 	struct spf_outcome o;
 	(void)state;
 
-	dns_resolver_set_answerer(r, zone_answer, &z);
 	ipaddr_parse("203.0.113.9", &q.client);
 	spf_check(r, &q, &o);
 	assert_string_equal(spf_result_name(o.result), "temperror");
 	assert_non_null(strstr(o.reason, "deadline"));
 	assert_true(o.queries <= 6);
 	dns_resolver_free(r);
+	zone_free(z.z);
 }
 
 static void
@@ -565,6 +556,39 @@ test_received_spf(void **state)
 	}
 }
 
+/* Header parameter values (lib/strbuf), as Received-SPF and the
+ * Authentication-Results methods write them. */
+static void
+test_header_value(void **state)
+{
+	static const struct {
+		const char *in;
+		bool address;
+		const char *out;
+	} cases[] = {
+	    {"mail.example.com", false, "mail.example.com"},
+	    {"alice@example.com", false, "\"alice@example.com\""},
+	    {"alice@example.com", true, "alice@example.com"},
+	    {"a.b+tag@example.com", true, "a.b+tag@example.com"},
+	    {"a..b@example.com", true, "\"a..b@example.com\""},
+	    {"postmaster@a@b", true, "\"postmaster@a@b\""},
+	    {"@example.com", true, "\"@example.com\""},
+	    {"example.com.", false, "\"example.com.\""},
+	    {"2001:db8::1", false, "\"2001:db8::1\""},
+	    {"\"odd\\name\"@x", true, "\"\\\"odd\\\\name\\\"@x\""},
+	    {"", false, "\"\""},
+	};
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct strbuf b = {0};
+		strbuf_value(&b, cases[i].in, cases[i].address);
+		if (strcmp(b.s, cases[i].out) != 0)
+			testutil_fail(__FILE__, __LINE__, "%s: got %s, want %s",
+			              cases[i].in, b.s, cases[i].out);
+		free(b.s);
+	}
+}
+
 int
 main(void)
 {
@@ -573,6 +597,7 @@ main(void)
 	    cmocka_unit_test(test_record_limits), cmocka_unit_test(test_domain_ok),
 	    cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_big_record),
 	    cmocka_unit_test(test_deadline),      cmocka_unit_test(test_received_spf),
+	    cmocka_unit_test(test_header_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
