@@ -84,9 +84,33 @@ static const char migration_1[] =
 static const char migration_2[] = "ALTER TABLE connections ADD COLUMN ptr_name TEXT;"
                                   "ALTER TABLE connections ADD COLUMN iprev TEXT;";
 
+/* 3: the DKIM key store (db/keys.c, "posternctl keys"): keys with their
+ * state, the signing rules, and which pending keys a rotation started. */
+static const char migration_3[] = "CREATE TABLE dkim_keys ("
+                                  " id INTEGER PRIMARY KEY,"
+                                  " domain TEXT NOT NULL,"
+                                  " selector TEXT NOT NULL,"
+                                  " algorithm TEXT NOT NULL,"
+                                  " bits INTEGER NOT NULL,"
+                                  " path TEXT NOT NULL,"
+                                  " public_key TEXT NOT NULL,"
+                                  " state TEXT NOT NULL,"
+                                  " created INTEGER NOT NULL,"
+                                  " state_since INTEGER NOT NULL,"
+                                  " UNIQUE (domain, selector));"
+                                  "CREATE TABLE dkim_signing ("
+                                  " id INTEGER PRIMARY KEY,"
+                                  " pattern TEXT NOT NULL,"
+                                  " domain TEXT NOT NULL,"
+                                  " UNIQUE (pattern, domain));"
+                                  "CREATE TABLE dkim_rotations ("
+                                  " key_id INTEGER PRIMARY KEY,"
+                                  " started INTEGER NOT NULL);";
+
 static const struct migration migrations[] = {
     {1, migration_1},
     {2, migration_2},
+    {3, migration_3},
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
