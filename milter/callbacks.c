@@ -15,15 +15,19 @@
 #include <strings.h>
 
 #include "db/db.h"
+#include "dkim/keytable.h"
+#include "dkim/message.h"
 #include "dns/resolver.h"
 #include "lib/arena.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "milter/callbacks.h"
+#include "milter/keys.h"
 #include "milter/session.h"
 #include "policy/authres.h"
 #include "policy/conf.h"
+#include "policy/dkimcheck.h"
 #include "policy/dnscheck.h"
 #include "policy/spfcheck.h"
 #include "policy/reply.h"
@@ -366,6 +370,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct message *m = session_message(s);
 
 	m->size += (int64_t)(strlen(name) + strlen(value) + 4);
+	if (s->cfg->dkim_engine != NULL) {
+		if (m->dkim == NULL)
+			m->dkim = dkim_msg_new(s->cfg->dkim_engine, m->queue_id);
+		dkim_msg_header(m->dkim, name, value);
+	}
 	if (strcasecmp(name, "Authentication-Results") == 0) {
 		m->ar_count++;
 		if (authres_is_ours(value, s->cfg->authserv_id))
@@ -374,20 +383,74 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	return SMFIS_CONTINUE;
 }
 
+/* Mail from inside: sign it when the signing table has its From:. */
+static void
+start_signing(struct session *s, struct message *m)
+{
+	struct keys_ref *ref = keys_acquire();
+	const struct dkim_keytable *kt = keys_table(ref);
+	const char *from = dkim_msg_from(m->dkim);
+	const struct dkim_key *keys[16];
+	size_t n = 0;
+	char why[300];
+
+	/* Without signing rules there is nothing to say about each message. */
+	if (kt == NULL || kt->nrules == 0) {
+		keys_release(ref);
+		return;
+	}
+	if (from != NULL)
+		n = dkim_keytable_match(kt, from, keys, sizeof(keys) / sizeof(keys[0]));
+	if (n == 0) {
+		str_printf(why, sizeof(why), "%s%s%s", from ? "no signing table entry for " : "",
+		           from ? from : "no From: address to sign for", "");
+		session_note(s, STAGE_EOM, "dkim_sign", CHECK_SKIP, why);
+	} else if (dkim_msg_sign_start(m->dkim, keys, n, s->cfg->dkim_canonicalization, why,
+	                               sizeof(why)) < 0) {
+		session_note(s, STAGE_EOM, "dkim_sign", CHECK_FAIL, why);
+	} else {
+		m->dkim_mode = DKIM_SIGNING;
+	}
+	keys_release(ref);
+}
+
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
 	struct session *s = get_session(ctx);
+	struct message *m = message_with_qid(ctx, s, STAGE_DATA);
+	const struct config *cfg = s->cfg;
+	double t0 = clock_ms();
 
-	message_with_qid(ctx, s, STAGE_DATA)->size += 2;
+	m->size += 2;
+	if (cfg->dkim_engine == NULL)
+		return SMFIS_CONTINUE;
+	if (m->dkim == NULL)
+		m->dkim = dkim_msg_new(cfg->dkim_engine, m->queue_id);
+	if (policy_bypass_reason(cfg, &s->facts) != NULL) {
+		if (cfg->dkim_sign)
+			start_signing(s, m);
+	} else if (cfg->dkim_verify) {
+		struct dkim_verify_opts o = {cfg->dkim_max_signatures, cfg->dkim_min_rsa_bits,
+		                             cfg->dkim_allow_l_tag};
+		dkim_msg_verify_start(m->dkim, &o);
+		m->dkim_mode = DKIM_VERIFYING;
+	}
+	m->dkim_ms += clock_ms() - t0;
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	(void)chunk;
-	session_message(get_session(ctx))->size += (int64_t)len;
+	struct message *m = session_message(get_session(ctx));
+
+	m->size += (int64_t)len;
+	if (m->dkim != NULL && m->dkim_mode != DKIM_IDLE) {
+		double t0 = clock_ms();
+		dkim_msg_body(m->dkim, chunk, len);
+		m->dkim_ms += clock_ms() - t0;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -395,11 +458,12 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
  * index among those headers, highest first, so the others keep theirs),
  * then put ours at the top. */
 static void
-write_headers(SMFICTX *ctx, struct session *s)
+write_headers(SMFICTX *ctx, struct session *s, const struct dkim_sig_result *dr, size_t ndr)
 {
 	struct message *m = s->msg;
-	const char *methods[8];
-	size_t n;
+	const char *methods[8 + 8];
+	char *dkim_methods[8];
+	size_t n, ndkim = 0;
 
 	for (size_t i = m->nforged; i > 0; i--) {
 		if (smfi_chgheader(ctx, "Authentication-Results", (int)m->forged[i - 1],
@@ -431,11 +495,42 @@ write_headers(SMFICTX *ctx, struct session *s)
 	size_t nspf = spfcheck_authres(&pctx, spf_methods, 2);
 	for (size_t i = 0; i < nspf && n < sizeof(methods) / sizeof(methods[0]); i++)
 		methods[n++] = spf_methods[i];
+	if (m->dkim_mode == DKIM_VERIFYING)
+		ndkim = dkimcheck_authres(dr, ndr, dkim_methods, 8);
+	for (size_t i = 0; i < ndkim && n < sizeof(methods) / sizeof(methods[0]); i++)
+		methods[n++] = dkim_methods[i];
 	char *value = authres_build(s->cfg->authserv_id, methods, n);
 	if (smfi_insheader(ctx, 0, "Authentication-Results", value) != MI_SUCCESS)
 		log_warnx("conn %lld: cannot add Authentication-Results",
 		          (long long)s->id);
 	free(value);
+	for (size_t i = 0; i < ndkim; i++)
+		free(dkim_methods[i]);
+}
+
+/* Mail from inside: add the signatures, the first key's on top. */
+static void
+write_signatures(SMFICTX *ctx, struct session *s)
+{
+	struct message *m = s->msg;
+	const struct dkim_made *made;
+	struct policy_ctx pctx;
+	double t0 = clock_ms();
+	size_t n = dkim_msg_sign_finish(m->dkim, &made);
+
+	m->dkim_ms += clock_ms() - t0;
+	for (size_t i = n; i > 0; i--) {
+		if (made[i - 1].value == NULL)
+			continue;
+		if (smfi_insheader(ctx, 0, "DKIM-Signature", made[i - 1].value) != MI_SUCCESS)
+			log_warnx("conn %lld: cannot add DKIM-Signature", (long long)s->id);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (made[i].value == NULL)
+			log_warnx("conn %lld: not signed with d=%s s=%s: %s", (long long)s->id,
+			          made[i].d, made[i].s, made[i].reason);
+	session_policy_ctx(s, &pctx);
+	dkimcheck_signed(&pctx, made, n, m->dkim_ms);
 }
 
 static sfsistat
@@ -444,11 +539,30 @@ cb_eom(SMFICTX *ctx)
 	struct session *s = get_session(ctx);
 	struct verdict v;
 
-	message_with_qid(ctx, s, STAGE_EOM);
+	struct message *m = message_with_qid(ctx, s, STAGE_EOM);
+	const struct dkim_sig_result *dr = NULL;
+	size_t ndr = 0;
+
 	session_policy(s, STAGE_EOM, &v);
+	if (m->dkim_mode == DKIM_VERIFYING) {
+		struct policy_ctx pctx;
+		struct verdict dv;
+		double t0 = clock_ms();
+		ndr = dkim_msg_verify_finish(m->dkim, &dr);
+		m->dkim_ms += clock_ms() - t0;
+		session_policy_ctx(s, &pctx);
+		dkimcheck_verified(&pctx, dr, ndr, m->dkim_ms, &dv);
+		if (v.kind != VERDICT_REJECT && v.kind != VERDICT_DEFER &&
+		    (dv.kind == VERDICT_REJECT || dv.kind == VERDICT_DEFER)) {
+			v = dv;
+			session_remember(s, &v);
+		}
+	}
 	sfsistat rc = answer(ctx, s, &v);
+	if (rc == SMFIS_CONTINUE && m->dkim_mode == DKIM_SIGNING)
+		write_signatures(ctx, s);
 	if (rc == SMFIS_CONTINUE)
-		write_headers(ctx, s);
+		write_headers(ctx, s, dr, ndr);
 	session_end_message(s, v.kind == VERDICT_REJECT  ? "reject"
 	                       : v.kind == VERDICT_DEFER ? "defer"
 	                                                 : "accept");

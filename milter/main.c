@@ -34,6 +34,7 @@
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
 #include "milter/callbacks.h"
+#include "milter/keys.h"
 #include "milter/session.h"
 #include "milter/supervisor.h"
 #include "policy/conf.h"
@@ -43,6 +44,9 @@ static struct db_log *filter_log;
 static atomic_bool stop_requested;
 
 static void drain_messages(const struct config *cfg);
+
+/* How often the control thread looks for a changed key table. */
+#define KEYS_POLL_SECONDS 2
 
 static void
 usage(void)
@@ -157,6 +161,12 @@ reload_config(void)
 	if ((next = config_load(cur->path, &error)) == NULL) {
 		log_errx("reload refused, keeping the running configuration: %s", error);
 		free(error);
+	} else if (keys_load(next, &error) < 0) {
+		log_errx("reload refused, keeping the running configuration: DKIM key "
+		         "table: %s",
+		         error);
+		free(error);
+		config_unref(next);
 	} else {
 		filter_set_config(next);
 		log_info("configuration reloaded");
@@ -164,16 +174,24 @@ reload_config(void)
 	config_unref(cur);
 }
 
-/* The filter process's control thread: SIGUSR1 reloads, SIGUSR2 stops. */
+/* The filter process's control thread: SIGUSR1 reloads, SIGUSR2 stops;
+ * in between, it looks for a changed DKIM key table every two seconds. */
 static void *
 control_thread(void *arg)
 {
 	const sigset_t *set = arg;
+	const struct timespec poll = {KEYS_POLL_SECONDS, 0};
 	int sig;
 
 	for (;;) {
-		if (sigwait(set, &sig) != 0)
+		if ((sig = sigtimedwait(set, NULL, &poll)) < 0) {
+			if (errno == EAGAIN) {
+				struct config *cfg = filter_config();
+				keys_poll(cfg);
+				config_unref(cfg);
+			}
 			continue;
+		}
 		if (sig == SIGUSR1) {
 			reload_config();
 			continue;
@@ -254,6 +272,12 @@ filter_main(struct config *cfg)
 		free(error);
 		return FILTER_EXIT_FATAL;
 	}
+	if (keys_load(cfg, &error) < 0) {
+		log_errx("DKIM key table: %s", error);
+		free(error);
+		db_log_stop(filter_log);
+		return FILTER_EXIT_FATAL;
+	}
 	filter_set_log(filter_log);
 	filter_set_config(config_ref(cfg));
 	pthread_create(&tid, NULL, control_thread, &ctl);
@@ -262,6 +286,7 @@ filter_main(struct config *cfg)
 	rc = smfi_main();
 	bool closed = connections_closed();
 	filter_set_config(NULL);
+	keys_clear();
 	db_log_flush(filter_log);
 	db_log_get_stats(filter_log, &st);
 	log_info("verdict log: %llu rows written, %llu lost",

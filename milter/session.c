@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "dkim/message.h"
 #include "lib/arena.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -100,6 +101,7 @@ session_end_message(struct session *s, const char *action)
 	    (m->naccepted == 0 || m->last_reject.stage >= STAGE_DATA))
 		action = m->last_reject.kind == VERDICT_DEFER ? "defer" : "reject";
 	write_message_row(s, m, action);
+	dkim_msg_free(m->dkim);
 	free(m->rcpts);
 	free(m->rejected);
 	free(m->forged);
@@ -173,6 +175,23 @@ session_policy(struct session *s, enum stage stage, struct verdict *v_r)
 		return;
 	if (s->msg != NULL && stage >= STAGE_MAIL) {
 		s->msg->last_reject = *v_r;
+		s->msg->have_reject = true;
+	}
+}
+
+void
+session_policy_ctx(struct session *s, struct policy_ctx *ctx_r)
+{
+	struct policy_ctx ctx = {s->cfg, &s->facts, &s->pstate, report_row, s, true};
+
+	*ctx_r = ctx;
+}
+
+void
+session_remember(struct session *s, const struct verdict *v)
+{
+	if (s->msg != NULL && (v->kind == VERDICT_REJECT || v->kind == VERDICT_DEFER)) {
+		s->msg->last_reject = *v;
 		s->msg->have_reject = true;
 	}
 }

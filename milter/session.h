@@ -18,6 +18,7 @@
 
 struct arena;
 struct config;
+struct dkim_msg;
 struct db_log;
 
 struct message {
@@ -37,6 +38,9 @@ struct message {
 	size_t nforged, forged_cap;
 	struct verdict last_reject; /* the last rejection given */
 	bool have_reject;
+	struct dkim_msg *dkim; /* header fields until EOH, then the work */
+	enum { DKIM_IDLE, DKIM_VERIFYING, DKIM_SIGNING } dkim_mode;
+	double dkim_ms; /* time spent in DKIM so far */
 };
 
 struct session {
@@ -63,6 +67,10 @@ struct message *session_message(struct session *s);
 void session_end_message(struct session *s, const char *action);
 /* Run the policy for a stage and remember a rejection for the message. */
 void session_policy(struct session *s, enum stage stage, struct verdict *v_r);
+/* A policy context whose rows go to this session's log. */
+void session_policy_ctx(struct session *s, struct policy_ctx *ctx_r);
+/* Remember a rejection decided outside the policy stages (DKIM). */
+void session_remember(struct session *s, const struct verdict *v);
 /* A check row of the adapter's own (bad input, internal errors). */
 void session_note(struct session *s, enum stage stage, const char *name,
                   enum check_result result, const char *detail);

@@ -21,6 +21,7 @@
 
 #include <ifaddrs.h>
 
+#include "dkim/engine.h"
 #include "dns/dnsbl.h"
 #include "dns/resolver.h"
 #include "lib/strutil.h"
@@ -48,6 +49,7 @@ enum key_type {
 	KT_TEMPACT, /* defer | dunno */
 	KT_CLIENTS, /* struct client_list */
 	KT_ACTION,  /* accept | reject | defer */
+	KT_FIELDS,  /* header field names, lower case */
 };
 
 struct key {
@@ -61,6 +63,7 @@ struct key {
 #define F(field) offsetof(struct config, field)
 #define LIST(l) F(lists) + (l) * sizeof(struct restriction_list)
 #define SPFACT(r) F(spf_action) + (r) * sizeof(enum result_action)
+#define DKIMACT(r) F(dkim_action) + (r) * sizeof(enum result_action)
 
 /* The documentation of each key lives in doc/postern.conf.5. */
 static const struct key keys[] = {
@@ -111,6 +114,31 @@ static const struct key keys[] = {
     {"spf_none_action", KT_ACTION, "accept", SPFACT(SPF_R_NONE), 0},
     {"spf_temperror_action", KT_ACTION, "defer", SPFACT(SPF_R_TEMPERROR), 0},
     {"spf_permerror_action", KT_ACTION, "accept", SPFACT(SPF_R_PERMERROR), 0},
+    {"dkim_verify", KT_BOOL, "yes", F(dkim_verify), 0},
+    {"dkim_sign", KT_BOOL, "yes", F(dkim_sign), 0},
+    {"dkim_key_table", KT_STRING, "sqlite", F(dkim_key_table), 0},
+    {"key_dir", KT_STRING, KEY_DIR_DEFAULT_PATH, F(key_dir), 0},
+    {"dkim_max_signatures", KT_UINT, "5", F(dkim_max_signatures), 0},
+    {"dkim_allow_l_tag", KT_BOOL, "no", F(dkim_allow_l_tag), 0},
+    {"dkim_min_rsa_bits", KT_UINT, "1024", F(dkim_min_rsa_bits), 0},
+    {"dkim_canonicalization", KT_STRING, "relaxed/relaxed", F(dkim_canonicalization), 0},
+    {"dkim_signed_headers", KT_FIELDS,
+     "from reply-to subject date to cc resent-date resent-from resent-to resent-cc "
+     "in-reply-to references list-id list-help list-unsubscribe list-subscribe "
+     "list-post list-owner list-archive message-id mime-version content-type "
+     "content-transfer-encoding content-id content-description",
+     F(dkim_signed_headers), 0},
+    {"dkim_oversigned_headers", KT_FIELDS,
+     "from subject date to cc message-id mime-version content-type "
+     "content-transfer-encoding",
+     F(dkim_oversigned_headers), 0},
+    {"dkim_pass_action", KT_ACTION, "accept", DKIMACT(DKIM_R_PASS), 0},
+    {"dkim_fail_action", KT_ACTION, "accept", DKIMACT(DKIM_R_FAIL), 0},
+    {"dkim_neutral_action", KT_ACTION, "accept", DKIMACT(DKIM_R_NEUTRAL), 0},
+    {"dkim_policy_action", KT_ACTION, "accept", DKIMACT(DKIM_R_POLICY), 0},
+    {"dkim_temperror_action", KT_ACTION, "accept", DKIMACT(DKIM_R_TEMPERROR), 0},
+    {"dkim_permerror_action", KT_ACTION, "accept", DKIMACT(DKIM_R_PERMERROR), 0},
+    {"dkim_none_action", KT_ACTION, "accept", DKIMACT(DKIM_R_NONE), 0},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -395,6 +423,7 @@ parse_bool(const char *v, bool *b_r)
 }
 
 static int convert_names(struct parse *p, size_t k, const char *v, char ***names_r);
+static int convert_fields(struct parse *p, size_t k, const char *v, char ***names_r);
 
 static int
 convert(struct parse *p, struct config *cfg, size_t k)
@@ -497,6 +526,8 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		else
 			return fail(p, k, "\"%s\" is not accept, reject or defer", v);
 		return 0;
+	case KT_FIELDS:
+		return convert_fields(p, k, v, (char ***)field);
 	case KT_RLIST:
 		if (policy_compile(v, (struct restriction_list *)field, &err) < 0) {
 			fail(p, k, "%s", err);
@@ -506,6 +537,47 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		return 0;
 	}
 	return fail(p, k, "internal error: unknown key type");
+}
+
+/* A list of header field names (dkim_signed_headers): RFC 5322 field
+ * names (printable ASCII but ':'), lower case, each once. */
+static int
+convert_fields(struct parse *p, size_t k, const char *v, char ***names_r)
+{
+	char *copy = xstrdup(v), *cursor = copy, *tok;
+	char **names = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	int rc = 0;
+
+	while (rc == 0 && (tok = str_next_token(&cursor)) != NULL) {
+		for (char *c = tok; *c && rc == 0; c++) {
+			if (*c <= ' ' || *c > '~' || *c == ':')
+				rc = fail(p, k, "\"%s\" is not a header field name", tok);
+			else if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		}
+		if (rc == 0 && strlen(tok) > 64)
+			rc = fail(p, k, "\"%.20s...\" is longer than 64 bytes", tok);
+		for (size_t i = 0; rc == 0 && i < n; i++)
+			if (strcmp(names[i], tok) == 0)
+				rc = fail(p, k, "\"%s\" is listed twice", tok);
+		if (rc == 0 && n >= 64)
+			rc = fail(p, k, "more than 64 header fields");
+		if (rc == 0) {
+			names = xrealloc(names, (n + 2) * sizeof(char *));
+			names[n++] = xstrdup(tok);
+			names[n] = NULL;
+		}
+	}
+	free(copy);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return -1;
+	}
+	*names_r = names;
+	return 0;
 }
 
 /* A list of host names (my_helo_names): valid names, lower case. */
@@ -664,6 +736,41 @@ default_hostname(void)
 	return xstrdup(name);
 }
 
+static bool
+names_have(char **names, const char *name)
+{
+	for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* The libopendkim handle of this snapshot, over its resolver. */
+static int
+make_dkim_engine(struct parse *p, struct config *cfg)
+{
+	const char *canon = cfg->dkim_canonicalization, *slash = strchr(canon, '/');
+	struct dkim_engine_opts o = {
+	    .min_rsa_bits = cfg->dkim_min_rsa_bits,
+	    .timeout_s = cfg->dns_timeout,
+	    .signed_headers = (const char *const *)cfg->dkim_signed_headers,
+	    .oversigned_headers = (const char *const *)cfg->dkim_oversigned_headers,
+	    .hdr_canon = strncmp(canon, "relaxed", 7) == 0,
+	    .body_canon = slash != NULL && strcmp(slash + 1, "relaxed") == 0,
+	};
+	char *err = NULL;
+
+	if (!cfg->dkim_verify && !cfg->dkim_sign)
+		return 0;
+	cfg->dkim_engine = dkim_engine_new(cfg->resolver, &o, &err);
+	if (cfg->dkim_engine == NULL) {
+		fail(p, (size_t)key_index("dkim_signed_headers"), "%s", err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
 struct config *
 config_load(const char *path, char **error_r)
 {
@@ -693,9 +800,33 @@ config_load(const char *path, char **error_r)
 	if (rc == 0 && (cfg->spf_timeout == 0 || cfg->spf_timeout > 600))
 		rc = fail(&p, (size_t)key_index("spf_timeout"),
 		          "must be at least 1s and at most 10m");
+	if (rc == 0 && strcmp(cfg->dkim_canonicalization, "relaxed/relaxed") != 0 &&
+	    strcmp(cfg->dkim_canonicalization, "relaxed/simple") != 0 &&
+	    strcmp(cfg->dkim_canonicalization, "simple/relaxed") != 0 &&
+	    strcmp(cfg->dkim_canonicalization, "simple/simple") != 0 &&
+	    strcmp(cfg->dkim_canonicalization, "relaxed") != 0 &&
+	    strcmp(cfg->dkim_canonicalization, "simple") != 0)
+		rc = fail(&p, (size_t)key_index("dkim_canonicalization"),
+		          "\"%s\" is not HEADER/BODY with each relaxed or simple",
+		          cfg->dkim_canonicalization);
+	if (rc == 0 && !names_have(cfg->dkim_signed_headers, "from"))
+		rc = fail(&p, (size_t)key_index("dkim_signed_headers"),
+		          "must name from (RFC 6376 section 5.4)");
+	if (rc == 0 && (cfg->dkim_max_signatures == 0 || cfg->dkim_max_signatures > 64))
+		rc = fail(&p, (size_t)key_index("dkim_max_signatures"),
+		          "must be at least 1 and at most 64");
+	if (rc == 0 && (cfg->dkim_min_rsa_bits < 1024 || cfg->dkim_min_rsa_bits > 4096))
+		rc = fail(&p, (size_t)key_index("dkim_min_rsa_bits"),
+		          "must be at least 1024 (RFC 8301) and at most 4096");
+	if (rc == 0 && strcmp(cfg->dkim_key_table, "sqlite") != 0 &&
+	    strncmp(cfg->dkim_key_table, "opendkim:", 9) != 0)
+		rc = fail(&p, (size_t)key_index("dkim_key_table"),
+		          "\"%s\" is not sqlite or opendkim:KEYTABLE,SIGNINGTABLE",
+		          cfg->dkim_key_table);
 	if (rc == 0) {
 		make_resolver(cfg);
 		own_addresses(cfg);
+		rc = make_dkim_engine(&p, cfg);
 	}
 	cfg->values = xcalloc(NKEYS, sizeof(char *));
 	for (k = 0; k < NKEYS; k++)
@@ -724,7 +855,8 @@ config_unref(struct config *cfg)
 		char *field = (char *)cfg + keys[k].off;
 		if (keys[k].type == KT_STRING || keys[k].type == KT_SERVERS)
 			free(*(char **)field);
-		else if (keys[k].type == KT_NAMES && *(char ***)field != NULL) {
+		else if ((keys[k].type == KT_NAMES || keys[k].type == KT_FIELDS) &&
+		         *(char ***)field != NULL) {
 			for (char **n = *(char ***)field; *n; n++)
 				free(*n);
 			free(*(char ***)field);
@@ -739,6 +871,7 @@ config_unref(struct config *cfg)
 	}
 	free(cfg->values);
 	dnsbl_sites_free(cfg->dnsbl_sites, cfg->ndnsbl_sites);
+	dkim_engine_free(cfg->dkim_engine);
 	dns_resolver_free(cfg->resolver);
 	free(cfg->own_addrs);
 	free(cfg->path);

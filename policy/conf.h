@@ -21,15 +21,18 @@
 
 #include "lib/ipaddr.h"
 #include "policy/policy.h"
+#include "dkim/dkim.h"
 #include "spf/spf.h"
 
 struct dns_resolver;
 struct dns_server;
 struct dnsbl_site;
+struct dkim_engine;
 
 /* The design's fixed paths: admins and docs rely on them. */
 #define CONFIG_DEFAULT_PATH "/etc/postern/postern.conf"
 #define DATABASE_DEFAULT_PATH "/var/lib/postern/postern.db"
+#define KEY_DIR_DEFAULT_PATH "/var/lib/postern/keys"
 
 /* Clients named by address, network or host name (spf_skip_clients):
  * "192.0.2.7", "192.0.2.0/24", "[2001:db8::]/32", "relay.example.net"
@@ -101,6 +104,20 @@ struct config {
 	bool received_spf_header;
 	unsigned spf_timeout;                        /* seconds */
 	enum result_action spf_action[SPF_R__COUNT]; /* by enum spf_result */
+
+	/* DKIM. */
+	bool dkim_verify;
+	bool dkim_sign;
+	char *dkim_key_table; /* "sqlite" or "opendkim:KEYTABLE,SIGNINGTABLE" */
+	char *key_dir;        /* where posternctl keys writes private keys */
+	unsigned dkim_max_signatures;
+	bool dkim_allow_l_tag;
+	unsigned dkim_min_rsa_bits;
+	char *dkim_canonicalization;   /* "relaxed/relaxed" */
+	char **dkim_signed_headers;    /* lower case, NULL-terminated */
+	char **dkim_oversigned_headers; /* lower case, NULL-terminated */
+	enum result_action dkim_action[DKIM_R__COUNT]; /* by enum dkim_result */
+	struct dkim_engine *dkim_engine; /* libopendkim over resolver */
 
 	/* Printable effective values, one per key, in key-table order. */
 	char **values;
