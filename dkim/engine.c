@@ -21,8 +21,7 @@ struct dkim_engine {
 	DKIM_LIB *lib;
 	struct dns_resolver *resolver;
 	struct dkim_engine_opts opts;
-	char **signed_headers, **oversigned_headers; /* copies, as the library
-	                                              * keeps the pointers */
+	char **signed_headers, **oversigned_headers; /* copies, for the signer */
 };
 
 /* A query of the bridge: the reply is written at once, in query_start. */
@@ -299,13 +298,6 @@ dkim_engine_new(struct dns_resolver *r, const struct dkim_engine_opts *o, char *
 	else if (dkim_options(e->lib, DKIM_OP_SETOPT, DKIM_OPTS_TIMEOUT, &timeout,
 	                      sizeof(timeout)) != DKIM_STAT_OK)
 		step = "timeout";
-	else if (e->signed_headers[0] != NULL &&
-	         dkim_options(e->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, e->signed_headers,
-	                      sizeof(char **)) != DKIM_STAT_OK)
-		step = "signed headers";
-	else if (dkim_options(e->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
-	                      e->oversigned_headers, sizeof(char **)) != DKIM_STAT_OK)
-		step = "oversigned headers";
 	if (step != NULL) {
 		char buf[160];
 		snprintf(buf, sizeof(buf), "libopendkim refused the %s option", step);

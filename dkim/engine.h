@@ -1,6 +1,7 @@
 /*
  * engine: one libopendkim library handle per configuration snapshot,
- * with its options and its DNS hooks bridged to postern's resolver.
+ * with its options and its DNS hooks bridged to postern's resolver, and
+ * the signing options (dkim/sign.c signs without the library).
  *
  * libopendkim asks for a key with dkim_dns_set_query_start and friends:
  * the bridge answers each question through dns/ (the cache, the

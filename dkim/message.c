@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <opendkim/dkim.h>
 
 #include "dkim/engine.h"
 #include "dkim/keytable.h"
 #include "dkim/message.h"
+#include "dkim/sign.h"
 #include "dns/resolver.h"
 #include "lib/xalloc.h"
 
@@ -27,10 +29,6 @@ struct field {
 	int sig; /* index among the DKIM-Signature fields, or -1 */
 };
 
-struct signer {
-	DKIM *dkim;
-	struct dkim_made made;
-};
 
 struct dkim_msg {
 	struct dkim_engine *engine;
@@ -53,8 +51,8 @@ struct dkim_msg {
 	size_t nanswers;
 
 	/* Signing. */
-	struct signer *signers;
-	size_t nsigners;
+	struct dkim_signer *signer;
+	size_t nkeys;
 	struct dkim_made *made;
 };
 
@@ -78,12 +76,9 @@ dkim_msg_free(struct dkim_msg *m)
 	free(m->fields);
 	if (m->verifier != NULL)
 		dkim_free(m->verifier);
-	for (size_t i = 0; i < m->nsigners; i++) {
-		if (m->signers[i].dkim != NULL)
-			dkim_free(m->signers[i].dkim);
-		free(m->signers[i].made.value);
-	}
-	free(m->signers);
+	dkim_signer_free(m->signer);
+	for (size_t i = 0; m->made != NULL && i < m->nkeys; i++)
+		free(m->made[i].value);
 	free(m->made);
 	free(m->results);
 	free(m->fed);
@@ -216,37 +211,54 @@ set_result(struct dkim_sig_result *r, enum dkim_result res, const char *reason)
 	snprintf(r->reason, sizeof(r->reason), "%s", reason ? reason : "");
 }
 
-/* Screen every kept signature against the number of fields libopendkim
- * will see; a refused signature is not handed over, which lowers that
- * number, so screen again until nothing changes. */
+static void prefetch_keys(struct dkim_msg *m);
+
+/* The field postern adds, unsigned, after the message's own ones. */
+#define PAD_FIELD "X-Postern-Unsigned-Pad"
+
+/* Screen every kept signature. libopendkim overflows its heap when an h=
+ * list names more fields than it has seen, which oversigning (naming
+ * absent fields, so that none can be added) does legitimately: the
+ * library is shown enough padding fields after the message's own that
+ * no h= list can outnumber them, and the screen counts those too. A
+ * signature that names the padding field itself is refused. */
 static void
 screen_all(struct dkim_msg *m)
 {
-	size_t refused = 0;
-	bool changed = true;
+	size_t n = m->nfields + DKIM_SIG_HMAX;
 
-	while (changed) {
-		changed = false;
-		for (size_t i = 0; i < m->nfields; i++) {
-			struct field *f = &m->fields[i];
-			struct dkim_sig_result *r;
-			char why[160];
-			if (f->sig < 0 || !m->fed[f->sig])
-				continue;
-			r = &m->results[f->sig];
-			const char *value = f->text + f->name_len + 2;
-			if (dkim_sig_screen(value, strlen(value), m->nfields - refused, &r->info,
-			                    why, sizeof(why)) < 0) {
-				set_result(r, DKIM_R_PERMERROR, why);
-				m->fed[f->sig] = false;
-				refused++;
-				changed = true;
-			}
+	for (size_t i = 0; i < m->nfields; i++) {
+		struct field *f = &m->fields[i];
+		struct dkim_sig_result *r;
+		char why[160];
+		if (f->sig < 0 || !m->fed[f->sig])
+			continue;
+		r = &m->results[f->sig];
+		const char *value = f->text + f->name_len + 2;
+		if (dkim_sig_screen(value, strlen(value), n, &r->info, why, sizeof(why)) < 0) {
+			set_result(r, DKIM_R_PERMERROR, why);
+			m->fed[f->sig] = false;
+		} else if (strcasestr(value, PAD_FIELD) != NULL) {
+			set_result(r, DKIM_R_PERMERROR, "h= names postern's own padding field");
+			m->fed[f->sig] = false;
 		}
 	}
 }
 
-static void prefetch_keys(struct dkim_msg *m);
+/* Padding fields for the library: one more than the longest h= list it
+ * will see. */
+static void
+feed_padding(struct dkim_msg *m)
+{
+	static const char pad[] = PAD_FIELD ": 0";
+	unsigned most = 0;
+
+	for (size_t i = 0; i < m->nsigs; i++)
+		if (m->fed[i] && m->results[i].info.nh > most)
+			most = m->results[i].info.nh;
+	for (unsigned i = 0; i <= most; i++)
+		(void)dkim_header(m->verifier, (u_char *)pad, sizeof(pad) - 1);
+}
 
 unsigned
 dkim_msg_max_signatures(const struct dkim_msg *m)
@@ -309,6 +321,7 @@ dkim_msg_verify_start(struct dkim_msg *m, const struct dkim_verify_opts *o)
 			continue;
 		(void)dkim_header(m->verifier, (u_char *)f->text, f->len);
 	}
+	feed_padding(m);
 	/* libopendkim looks the keys up at the end of the header. */
 	prefetch_keys(m);
 	dkim_dns_scope_enter(&m->scope);
@@ -321,9 +334,8 @@ dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len)
 {
 	if (m->verifier != NULL)
 		(void)dkim_body(m->verifier, (u_char *)chunk, len);
-	for (size_t i = 0; i < m->nsigners; i++)
-		if (m->signers[i].dkim != NULL)
-			(void)dkim_body(m->signers[i].dkim, (u_char *)chunk, len);
+	if (m->signer != NULL)
+		dkim_signer_body(m->signer, chunk, len);
 }
 
 static void
@@ -461,86 +473,35 @@ int
 dkim_msg_sign_start(struct dkim_msg *m, const struct dkim_key *const *keys, size_t n,
                     const char *canon, char *why, size_t whylen)
 {
-	DKIM_LIB *lib = dkim_engine_lib(m->engine);
-	dkim_canon_t hc = DKIM_CANON_RELAXED, bc = DKIM_CANON_RELAXED;
+	const struct dkim_engine_opts *o = dkim_engine_opts(m->engine);
 	const char *slash = strchr(canon, '/');
+	bool hr = strncmp(canon, "relaxed", 7) == 0;
+	/* RFC 6376 section 3.5: "relaxed" alone is relaxed/simple. */
+	bool br = slash != NULL && strcmp(slash + 1, "relaxed") == 0;
 
 	if (m->overflow) {
 		snprintf(why, whylen, "header over the limits postern keeps");
 		return -1;
 	}
-	if (strncmp(canon, "simple", 6) == 0)
-		hc = DKIM_CANON_SIMPLE;
-	bc = hc;
-	if (slash != NULL)
-		bc = strcmp(slash + 1, "simple") == 0 ? DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED;
-	else
-		bc = DKIM_CANON_SIMPLE; /* RFC 6376 3.5: "relaxed" alone is relaxed/simple */
-	m->signers = xcalloc(n, sizeof(*m->signers));
-	m->nsigners = n;
-	for (size_t k = 0; k < n; k++) {
-		struct signer *s = &m->signers[k];
-		const struct dkim_key *key = keys[k];
-		DKIM_STAT st;
-		bool ed = key->alg == DKIM_ALG_ED25519;
-		snprintf(s->made.d, sizeof(s->made.d), "%s", key->domain);
-		snprintf(s->made.s, sizeof(s->made.s), "%s", key->selector);
-		snprintf(s->made.a, sizeof(s->made.a), "%s",
-		         ed ? "ed25519-sha256" : "rsa-sha256");
-		s->dkim = dkim_sign(lib, (const unsigned char *)m->id, NULL,
-		                    (const dkim_sigkey_t)key->secret,
-		                    (const unsigned char *)key->selector,
-		                    (const unsigned char *)key->domain, hc, bc,
-		                    ed ? DKIM_SIGN_ED25519SHA256 : DKIM_SIGN_RSASHA256, -1, &st);
-		if (s->dkim == NULL) {
-			snprintf(s->made.reason, sizeof(s->made.reason),
-			         "libopendkim could not start signing: %s", dkim_getresultstr(st));
-			continue;
-		}
-		for (size_t i = 0; i < m->nfields; i++)
-			(void)dkim_header(s->dkim, (u_char *)m->fields[i].text, m->fields[i].len);
-		st = dkim_eoh(s->dkim);
-		if (st != DKIM_STAT_OK) {
-			snprintf(s->made.reason, sizeof(s->made.reason), "%s",
-			         dkim_geterror(s->dkim) ? dkim_geterror(s->dkim)
-			                                : dkim_getresultstr(st));
-			dkim_free(s->dkim);
-			s->dkim = NULL;
-		}
-	}
+	m->signer = dkim_signer_new(keys, n, hr, br, o->signed_headers, o->oversigned_headers);
+	m->nkeys = n;
 	return 0;
 }
 
 size_t
 dkim_msg_sign_finish(struct dkim_msg *m, const struct dkim_made **made_r)
 {
-	m->made = xcalloc(m->nsigners + 1, sizeof(*m->made));
-	for (size_t k = 0; k < m->nsigners; k++) {
-		struct signer *s = &m->signers[k];
-		u_char *hdr = NULL;
-		size_t len = 0;
-		DKIM_STAT st;
-		if (s->dkim != NULL) {
-			st = dkim_eom(s->dkim, NULL);
-			if (st == DKIM_STAT_OK)
-				st = dkim_getsighdr_d(s->dkim, strlen(SIGNATURE_FIELD ": "), &hdr,
-				                      &len);
-			if (st == DKIM_STAT_OK && hdr != NULL) {
-				/* Folded with CRLF; the MTA wants LF. */
-				char *v = xmalloc(len + 1), *o = v;
-				for (size_t i = 0; i < len; i++)
-					if (hdr[i] != '\r')
-						*o++ = (char)hdr[i];
-				*o = '\0';
-				s->made.value = v;
-			} else {
-				const char *e = dkim_geterror(s->dkim);
-				snprintf(s->made.reason, sizeof(s->made.reason), "%s",
-				         e != NULL && *e ? e : dkim_getresultstr(st));
-			}
-		}
-		m->made[k] = s->made;
+	struct dkim_sign_field *f = xcalloc(m->nfields + 1, sizeof(*f));
+
+	for (size_t i = 0; i < m->nfields; i++) {
+		f[i].text = m->fields[i].text;
+		f[i].len = m->fields[i].len;
+		f[i].name_len = m->fields[i].name_len;
 	}
+	m->made = xcalloc(m->nkeys + 1, sizeof(*m->made));
+	if (m->signer != NULL)
+		dkim_signer_finish(m->signer, f, m->nfields, time(NULL), m->made);
+	free(f);
 	*made_r = m->made;
-	return m->nsigners;
+	return m->nkeys;
 }

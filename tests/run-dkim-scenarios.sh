@@ -49,6 +49,7 @@ DKIM_ID=mx.postern.test # myhostname of every dkim-*.conf: the authserv-id
 DKIM_PROXY_PORT=5355
 DKIM_OD_SIGN_PORT=20490 # OpenDKIM as a signing peer
 DKIM_OD_VERIFY_PORT=20491 # OpenDKIM as a verifying peer
+DKIM_OD_SIGN2_PORT=20492 # OpenDKIM as a signing peer, simple/simple
 DKIM_DIR=""     # $WORK/dkim: keys, messages, OpenDKIM configs
 DKIM_KEYS=""    # $DKIM_DIR/keys: the private keys (0600, owned by nobody)
 DKIM_PROXY_PID=""
@@ -203,18 +204,22 @@ dkim_stop_helpers() {
 	DKIM_OD_PIDS=()
 }
 
-# dkim_opendkim MODE PORT: OpenDKIM 2.11 as a milter on 127.0.0.1:PORT,
-# mode s (signs as dkim.test, selector rsa, relaxed/relaxed, for clients
-# in 127.0.0.0/8) or v (verifies; its resolver, libunbound, asks NSD
-# through a stub zone). Returns 1 if it does not listen. One test.
+# dkim_opendkim MODE PORT [CANON]: OpenDKIM 2.11 as a milter on
+# 127.0.0.1:PORT, mode s (signs as dkim.test, selector rsa, CANON,
+# default relaxed/relaxed, for clients in 127.0.0.0/8) or v (verifies;
+# its resolver, libunbound, asks NSD through a stub zone). Returns 1 if
+# it does not listen. One test.
 dkim_opendkim() {
-	local mode=$1 port=$2 conf=$DKIM_DIR/opendkim-$1.conf deadline pid
+	local mode=$1 port=$2 canon=${3:-relaxed/relaxed} conf=$DKIM_DIR/opendkim-$1$2.conf deadline pid
 	dkim_hook_exit
 	cat >"$DKIM_DIR/unbound.conf" <<EOF
 server:
     do-not-query-localhost: no
     module-config: "iterator"
     do-ip6: no
+    # test. is one of unbound's default local zones (RFC 6761): always
+    # NXDOMAIN unless it is given back.
+    local-zone: "test." nodefault
 stub-zone:
     name: "dkim.test"
     stub-addr: 127.0.0.1@$DNS_NSD_PORT
@@ -227,19 +232,19 @@ EOF
 		echo "Socket inet:$port@127.0.0.1"
 		echo "Syslog no"
 		echo "RequireSafeKeys false"
-		echo "Canonicalization relaxed/relaxed"
+		echo "Canonicalization $canon"
 		echo "AuthservID opendkim.test"
 		echo "AlwaysAddARHeader yes"
 		echo "InternalHosts 127.0.0.0/8"
 		echo "ResolverConfiguration $DKIM_DIR/unbound.conf"
-		echo "PidFile $DKIM_DIR/opendkim-$mode.pid"
+		echo "PidFile $DKIM_DIR/opendkim-$mode$port.pid"
 		if [[ $mode == s ]]; then
 			echo "Domain dkim.test"
 			echo "Selector rsa"
 			echo "KeyFile $DKIM_KEYS/rsa.pem"
 		fi
 	} >"$conf"
-	opendkim -f -x "$conf" >"$DKIM_DIR/opendkim-$mode.log" 2>&1 &
+	opendkim -f -x "$conf" >"$DKIM_DIR/opendkim-$mode$port.log" 2>&1 &
 	pid=$!
 	DKIM_OD_PIDS+=("$pid")
 	deadline=$(($(now_ms) + 10000))
@@ -247,13 +252,13 @@ EOF
 	CUR_TAG=""
 	until ss -Hltn "sport = :$port" 2>/dev/null | grep -q .; do
 		if ! kill -0 "$pid" 2>/dev/null || (($(now_ms) > deadline)); then
-			report_fail "dkim: OpenDKIM (mode $mode) listens on port $port" \
-				"$(tail -n 20 "$DKIM_DIR/opendkim-$mode.log")"
+			report_fail "dkim: OpenDKIM (mode $mode, $canon) listens on port $port" \
+				"$(tail -n 20 "$DKIM_DIR/opendkim-$mode$port.log")"
 			return 1
 		fi
 		sleep 0.05
 	done
-	report_ok "dkim: OpenDKIM (mode $mode) listens on port $port"
+	report_ok "dkim: OpenDKIM (mode $mode, $canon) listens on port $port"
 }
 
 # ---- Messages -------------------------------------------------------------------
@@ -351,7 +356,9 @@ dkim_method_has() {
 dkim_methods_match() {
 	local -a f e toks
 	local i tok
-	mapfile -t f <<<"$1"
+	# A quoted-string is the same value as a token (RFC 8601, RFC 2045):
+	# header.b="ab/cdEFG" is header.b=ab/cdEFG.
+	mapfile -t f < <(sed -E 's/(header\.[a-z]+)="([^" ]*)"/\1=\2/g' <<<"$1")
 	mapfile -t e <<<"$2"
 	((${#f[@]} == ${#e[@]})) || return 1
 	for i in "${!e[@]}"; do
@@ -587,35 +594,30 @@ dkim_messages() {
 		"$("$PYTHON" "$DKIM_TOOLS/verify.py" "$DKIM_DIR/rsa-relaxed.eml" 2>&1; "$PYTHON" "$DKIM_TOOLS/verify.py" "$DKIM_DIR/two.eml" 2>&1)"
 }
 
-# dkim_od_signed: the message signed by OpenDKIM twice: by its milter
-# (relaxed/relaxed) into od-milter.eml, by opendkim-testmsg (its library
-# defaults, simple/simple) into od-testmsg.eml. Needs the signing peer.
+# dkim_od_signed CANON PORT: the message signed by OpenDKIM's milter on
+# PORT (Canonicalization CANON) into od-HEADERCANON.eml (od-relaxed,
+# od-simple). opendkim-testmsg is not used: in 2.11 it writes a broken
+# b= (the tail of the value twice, "...g==AYz43g==") with rsa-sha1.
 dkim_od_signed() {
-	local v
-	OUT=$(env MT_DIR="$LUA" MT_SOCKET="inet:$DKIM_OD_SIGN_PORT@127.0.0.1" MT_TAG=od-sign \
+	local canon=$1 port=$2 v out=$DKIM_DIR/od-${1%%/*}.eml
+	OUT=$(env MT_DIR="$LUA" MT_SOCKET="inet:$port@127.0.0.1" MT_TAG=od-sign \
 		MT_MSG="$DKIM_DIR/msg.eml" MT_CLIENT_ADDR=127.0.0.1 MT_CLIENT_NAME=localhost \
 		timeout 60 miltertest -s "$LUA/dkim.lua" 2>&1)
 	v=$(sed -n 's/^sig-value 0 //p' <<<"$OUT")
 	CUR_INST=""
 	CUR_TAG=""
 	if [[ -z $v ]]; then
-		report_fail "dkim: OpenDKIM's milter signs the message" "$(indent "$OUT")" \
-			"$(tail -n 10 "$DKIM_DIR/opendkim-s.log")"
-	else
-		{
-			printf 'DKIM-Signature: %s\n' "$(dkim_unescape "$v")" | sed -e 's/\r$//' -e 's/$/\r/'
-			cat "$DKIM_DIR/msg.eml"
-		} >"$DKIM_DIR/od-milter.eml"
-		report_ok "dkim: OpenDKIM's milter signs the message"
+		report_fail "dkim: OpenDKIM's milter signs the message ($canon)" "$(indent "$OUT")" \
+			"$(tail -n 10 "$DKIM_DIR/opendkim-s$port.log")"
+		return 1
 	fi
-	if opendkim-testmsg -d dkim.test -s rsa -k "$DKIM_KEYS/rsa.pem" <"$DKIM_DIR/msg.eml" \
-		>"$DKIM_DIR/od-testmsg.raw" 2>"$DKIM_DIR/od-testmsg.err" &&
-		grep -qi '^DKIM-Signature:' "$DKIM_DIR/od-testmsg.raw"; then
-		sed -e 's/\r$//' -e 's/$/\r/' "$DKIM_DIR/od-testmsg.raw" >"$DKIM_DIR/od-testmsg.eml"
-		report_ok "dkim: opendkim-testmsg signs the message"
-	else
-		report_fail "dkim: opendkim-testmsg signs the message" "$(cat "$DKIM_DIR/od-testmsg.err")"
-	fi
+	{
+		printf 'DKIM-Signature: %s\n' "$(dkim_unescape "$v")" | sed -e 's/\r$//' -e 's/$/\r/'
+		cat "$DKIM_DIR/msg.eml"
+	} >"$out"
+	dkim_sig "$out"
+	expect_eq "dkim: OpenDKIM's milter signs the message ($canon)" "dkim.test rsa rsa-sha256 $canon" \
+		"$SIG_D $SIG_S $SIG_A $SIG_C"
 }
 
 # ---- Scenario 40: verification, default actions ----------------------------------
@@ -635,7 +637,7 @@ s40_dkim_verify() {
 	dkim_one $i "$p: RSA 1024 (dkim_min_rsa_bits): pass" rsa1024 pass bits=1024
 	dkim_one $i "$p: dkimpy ed25519-sha256 relaxed/relaxed: pass" ed-relaxed pass
 	dkim_one $i "$p: dkimpy ed25519-sha256 simple/simple: pass" ed-simple pass
-	for f in od-milter od-testmsg; do
+	for f in od-relaxed od-simple; do
 		if [[ -s $DKIM_DIR/$f.eml ]]; then
 			dkim_one $i "$p: signed by OpenDKIM ($f, c=$(dkim_sig "$DKIM_DIR/$f.eml" && echo "$SIG_C")): pass" \
 				$f pass bits=2048
@@ -667,9 +669,13 @@ $(dkim_row pass "$f" 1 dunno bits=2048)"
 $(dkim_spec permerror "$f" 1)" "$(dkim_row pass "$f" 0 dunno bits=2048)
 $(dkim_row permerror "$f" 1)"
 	f=$DKIM_DIR/six.eml
-	dkim_verified $i "$p: six signatures, dkim_max_signatures = 5: the first five are verified" six \
-		"$(for k in 0 1 2 3 4; do dkim_spec pass "$f" $k; done)" \
-		"$(for k in 0 1 2 3 4; do dkim_row pass "$f" $k dunno bits=2048; done)"
+	# The sixth is not verified: neutral (RFC 8601 2.7.1: "not otherwise
+	# able to be processed"), with the reason.
+	dkim_verified $i "$p: six signatures, dkim_max_signatures = 5: five verified, the sixth neutral" six \
+		"$(for k in 0 1 2 3 4; do dkim_spec pass "$f" $k; done)
+$(dkim_spec neutral "$f" 5) ~reason=.*dkim_max_signatures" \
+		"$(for k in 0 1 2 3 4; do dkim_row pass "$f" $k dunno bits=2048; done)
+$(dkim_row neutral "$f" 5 dunno '~reason=.*dkim_max_signatures')"
 
 	# No signature.
 	dkim_verified $i "$p: no signature: dkim=none" msg "dkim=none" "eom|skip|dunno|dkim=none|"
@@ -843,6 +849,16 @@ dkim_signed_msg() {
 	SIGN_TAGS=${SIGN_TAGS%$'\n'}
 }
 
+# The dkim_sign rows of a session signed by psr and pse, in the order of
+# SIGN_TAGS (the order of the insertions).
+dkim_sign_rows() {
+	local l
+	while read -r l; do
+		dkim_sig_parse "$l"
+		echo "eom|pass|none|d=$SIG_D s=$SIG_S a=$SIG_A|"
+	done <<<"$SIGN_TAGS"
+}
+
 # dkim_sign_checks DESC OUT: the last session (internal or authenticated,
 # From alice@dkim.test) was signed by psr and pse (relaxed/relaxed, From
 # signed), inserted at index 0, without CR; the result verifies with
@@ -869,6 +885,7 @@ yes" "$(while read -r l; do
 		"0 d=dkim.test s=$(sed -n '2s/.* s=\([^ ]*\) .*/\1/p' <<<"$SIGN_TAGS") a=$(sed -n '2s/.* a=\([^ ]*\) .*/\1/p' <<<"$SIGN_TAGS") pass
 1 d=dkim.test s=$(sed -n '1s/.* s=\([^ ]*\) .*/\1/p' <<<"$SIGN_TAGS") a=$(sed -n '1s/.* a=\([^ ]*\) .*/\1/p' <<<"$SIGN_TAGS") pass" \
 		"$("$PYTHON" "$DKIM_TOOLS/verify.py" "$DKIM_DIR/$out.eml" 2>&1)"
+	expect_dkim_rows "$desc: one dkim_sign row per signature" "$CUR_INST" dkim_sign "$(dkim_sign_rows)"
 	expect_contains "$desc: Mail::DKIM verifies the RSA signature" \
 		"d=dkim.test s=psr a=rsa-sha256 pass" "$(perl "$DKIM_TOOLS/verify.pl" <"$DKIM_DIR/$out.eml" 2>&1)"
 	if [[ -n ${DKIM_OD_VERIFY:-} ]]; then
@@ -882,7 +899,8 @@ dkim=pass header.d=dkim.test header.s=psr" "$od_ar"
 # writes for a message (from an external client), as "dkim=RESULT
 # header.d=D header.s=S", sorted.
 dkim_od_verify() {
-	local out v
+	local out v m
+	local -a words
 	out=$(env MT_DIR="$LUA" MT_SOCKET="inet:$DKIM_OD_VERIFY_PORT@127.0.0.1" MT_TAG=od-verify \
 		MT_MSG="$1" MT_CLIENT_ADDR=203.0.113.50 timeout 60 miltertest -s "$LUA/dkim.lua" 2>&1)
 	v=$(dkim_unescape "$(sed -n 's/^ar-value 0 //p' <<<"$out")")
@@ -893,26 +911,14 @@ dkim_od_verify() {
 	v=${v//$'\r'/ }
 	v=${v//$'\n'/ }
 	v=${v//$'\t'/ }
-	# "dkim=pass (2048-bit key; unprotected) header.d=... header.i=... header.b=..."
-	tr ';' '\n' <<<"$v" | sed -n -E 's/^ *(dkim=[a-z]+)( \([^)]*\))?.*(header\.d=[^ ]+).*/\1 \3/p' |
-		while read -r m d; do
-			echo "$m $d header.s=$(dkim_od_selector "$1" "${d#header.d=}" "$m" "$v")"
-		done | sort
-}
-
-# OpenDKIM's methods do not carry header.s= in 2.11: tell the signatures
-# apart by header.b=. dkim_od_selector FILE DOMAIN METHOD AR.
-dkim_od_selector() {
-	local file=$1 ar=$4 line b
-	while read -r line; do
-		dkim_sig_parse "$line"
-		b=${SIG_B8}
-		if [[ $ar == *"header.b=$b"* ]]; then
-			echo "$SIG_S"
-			return
-		fi
-	done < <("$PYTHON" "$DKIM_TOOLS/sigtags.py" "$file")
-	echo "?"
+	# "dkim=pass (2048-bit key; unprotected) header.d=... header.s=..."
+	v=$(sed -e 's/([^)]*)//g' <<<"$v")
+	while IFS= read -r m; do
+		read -ra words <<<"$m"
+		[[ ${words[0]:-} == dkim=* ]] || continue
+		printf '%s %s %s\n' "${words[0]}" "$(printf '%s\n' "${words[@]}" | grep '^header\.d=')" \
+			"$(printf '%s\n' "${words[@]}" | grep '^header\.s=')"
+	done < <(tr ';' '\n' <<<"$v") | sort
 }
 
 s45_dkim_sign() {
@@ -924,13 +930,13 @@ s45_dkim_sign() {
 	CUR_TAG=""
 	out=$(sql $i "$(dkim_sql_keys)")
 	expect_eq "$p: the keys and the rule go into dkim_keys and dkim_signing" "" "$out"
+	expect_true "$p: the filter process reloads the key table (it polls every 2 s)" \
+		wait_log $i "DKIM key table reloaded" 1 10
 
 	dkim_session $i msg MT_CLIENT_ADDR=127.0.0.1 MT_CLIENT_NAME=localhost
 	dkim_sign_checks "$p: internal client 127.0.0.1, From alice@dkim.test" ks-internal
 	local ks_h
 	ks_h=$(grep 's=psr' <<<"$SIGN_TAGS" | sed -e 's/.* h=//')
-	expect_dkim_rows "$p: internal client: the dkim_sign row" $i dkim_sign \
-		"eom|pass|dunno|d=dkim.test s=|~s=ps[re] ~s=psr ~s=pse ~a=rsa-sha256 ~a=ed25519-sha256"
 	expect_eq "$p: internal client: no Authentication-Results (nothing verified)" "ar-count 0" \
 		"$(grep '^ar-count' <<<"$OUT")"
 	expect_sql "$p: internal client: no dkim (verify) row" $i \
@@ -954,12 +960,14 @@ s45_dkim_sign() {
 		expect_eq "$p: From bob@example.test (no rule): accepted" "$T_DKIM_ACCEPT" "$(dkim_transcript)"
 		expect_eq "$p: From bob@example.test (no rule): not signed" "sig-count 0" \
 			"$(grep '^sig-count' <<<"$OUT")"
-		expect_dkim_rows "$p: From bob@example.test (no rule): a skip row" $i dkim_sign "eom|skip|dunno||"
+		expect_dkim_rows "$p: From bob@example.test (no rule): a skip row" $i dkim_sign \
+			"eom|skip|none|no signing table entry for bob@example.test|"
 
 		dkim_session $i nofrom MT_CLIENT_ADDR=127.0.0.1 MT_CLIENT_NAME=localhost
 		expect_eq "$p: no From: header field: accepted" "$T_DKIM_ACCEPT" "$(dkim_transcript)"
 		expect_eq "$p: no From: header field: not signed" "sig-count 0" "$(grep '^sig-count' <<<"$OUT")"
-		expect_dkim_rows "$p: no From: header field: a skip row" $i dkim_sign "eom|skip|dunno||"
+		expect_dkim_rows "$p: no From: header field: a skip row" $i dkim_sign \
+			"eom|skip|none|no From: address|"
 
 		# A key whose file becomes unsafe: a running daemon keeps its
 		# table; a new start is refused and says which file and why.
@@ -1004,7 +1012,7 @@ dkim_start_refused() {
 	fi
 	expect_match "$desc: the daemon refuses to start (non-zero exit)" '^\(exit [1-9][0-9]*\)$' "$(tail -n 1 <<<"$out")"
 	expect_contains "$desc: the message names the file" "$file" "$out"
-	expect_match "$desc: ... and says why" '(mode|0644|readable|owner|owned|unsafe)' \
+	expect_match "$desc: ... and says why" '(mode|0644|readable|owner|owned|unsafe|[Pp]ermission denied)' \
 		"$(grep -F "$file" <<<"$out")"
 }
 
@@ -1043,7 +1051,7 @@ EOF
 		expect_eq "$p: OpenDKIM verifies it" "dkim=pass header.d=dkim.test header.s=psr" \
 			"$(dkim_od_verify "$DKIM_DIR/ko-internal.eml")"
 	fi
-	expect_dkim_rows "$p: the dkim_sign row" $i dkim_sign "eom|pass|dunno|d=dkim.test s=psr a=rsa-sha256|"
+	expect_dkim_rows "$p: the dkim_sign row" $i dkim_sign "eom|pass|none|d=dkim.test s=psr a=rsa-sha256|"
 
 	# *@example.test: the Ed25519 key.
 	dkim_session $i otherfrom MT_CLIENT_ADDR=127.0.0.1 MT_CLIENT_NAME=localhost
@@ -1055,7 +1063,7 @@ EOF
 		"$("$PYTHON" "$DKIM_TOOLS/verify.py" "$DKIM_DIR/ko-other.eml" 2>&1)"
 	dkim_session $i nofrom MT_CLIENT_ADDR=127.0.0.1 MT_CLIENT_NAME=localhost
 	expect_eq "$p: no From: header field: not signed" "sig-count 0" "$(grep '^sig-count' <<<"$OUT")"
-	expect_dkim_rows "$p: no From: header field: a skip row" $i dkim_sign "eom|skip|dunno||"
+	expect_dkim_rows "$p: no From: header field: a skip row" $i dkim_sign "eom|skip|none|no From: address|"
 	stop_and_check $i
 
 	chmod 644 "$DKIM_KEYS/psr.pem"
@@ -1080,7 +1088,10 @@ dkim_scenarios() {
 	dkim_messages || return
 	DKIM_OD_VERIFY=""
 	if dkim_opendkim s $DKIM_OD_SIGN_PORT; then
-		dkim_od_signed
+		dkim_od_signed relaxed/relaxed $DKIM_OD_SIGN_PORT
+	fi
+	if dkim_opendkim s $DKIM_OD_SIGN2_PORT simple/simple; then
+		dkim_od_signed simple/simple $DKIM_OD_SIGN2_PORT
 	fi
 	if dkim_opendkim v $DKIM_OD_VERIFY_PORT; then
 		DKIM_OD_VERIFY=yes
@@ -1112,6 +1123,8 @@ dkim_valgrind() {
 	CUR_INST=$i
 	CUR_TAG=""
 	expect_eq "$p: the keys go into the database" "" "$(sql $i "$(dkim_sql_keys)")"
+	expect_true "$p: the filter process reloads the key table" \
+		wait_log $i "DKIM key table reloaded" 1 30
 	dkim_one $i "$p: dkimpy rsa-sha256: pass" rsa-relaxed pass bits=2048
 	dkim_one $i "$p: dkimpy ed25519-sha256: pass" ed-relaxed pass
 	dkim_verified $i "$p: h= names From 40 times: permerror" hostile-h-many "dkim=permerror" \

@@ -250,7 +250,8 @@ message_load(const char *file)
 			if (colon == NULL || colon == line)
 				die("%s: not a header line: %.60s", file, line);
 			size_t nlen = (size_t)(colon - line);
-			while (nlen > 0 && (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
+			while (nlen > 0 &&
+			       (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
 				nlen--;
 			headers = xrealloc(headers, (nheaders + 1) * sizeof(*headers));
 			headers[nheaders].name = xstrndup(line, nlen);
@@ -308,7 +309,8 @@ static enum stage
 stage_by_name(const char *name, size_t len)
 {
 	for (int i = 0; i < NSTAGES; i++)
-		if (strlen(stages[i].name) == len && strncmp(stages[i].name, name, len) == 0)
+		if (strlen(stages[i].name) == len &&
+		    strncmp(stages[i].name, name, len) == 0)
 			return (enum stage)i;
 	die("unknown macro stage \"%.*s\"", (int)len, name);
 	return ST_CONNECT;
@@ -451,7 +453,8 @@ parse_options(int argc, char **argv)
 			opt.socket = optarg;
 			break;
 		case 'c':
-			opt.concurrency = (unsigned)number(optarg, "concurrency", 1, 4096);
+			opt.concurrency =
+			    (unsigned)number(optarg, "concurrency", 1, 4096);
 			break;
 		case 'n':
 			opt.nmsgs = (long)number(optarg, "message count", 1, 1e12);
@@ -481,7 +484,8 @@ parse_options(int argc, char **argv)
 			opt.from = optarg;
 			break;
 		case O_RCPT:
-			opt.rcpts = xrealloc(opt.rcpts, (opt.nrcpts + 1) * sizeof(*opt.rcpts));
+			opt.rcpts =
+			    xrealloc(opt.rcpts, (opt.nrcpts + 1) * sizeof(*opt.rcpts));
 			opt.rcpts[opt.nrcpts++] = optarg;
 			break;
 		case O_AUTH:
@@ -500,7 +504,8 @@ parse_options(int argc, char **argv)
 			opt.timeout = number(optarg, "timeout", 0.001, 1e6);
 			break;
 		case O_CHUNK:
-			opt.chunk = (size_t)number(optarg, "chunk size", 1, MILTER_CHUNK_SIZE);
+			opt.chunk =
+			    (size_t)number(optarg, "chunk size", 1, MILTER_CHUNK_SIZE);
 			break;
 		default:
 			usage();
@@ -519,8 +524,8 @@ parse_options(int argc, char **argv)
 
 /* ---- Wire ------------------------------------------------------------- */
 
-static int
-fail(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 fail(struct conn *c, const char *fmt, ...)
@@ -641,9 +646,9 @@ get_packet(struct conn *c, char *cmd_r, const char **data_r, size_t *len_r)
 static const char *
 next_str(const char **p, const char *end)
 {
-	const char *s = *p, *nul = memchr(s, '\0', (size_t)(end - s));
+	const char *s = *p, *nul;
 
-	if (s >= end || nul == NULL)
+	if (s >= end || (nul = memchr(s, '\0', (size_t)(end - s))) == NULL)
 		return NULL;
 	*p = nul + 1;
 	return s;
@@ -741,7 +746,8 @@ answer(struct conn *c, uint32_t nr, char *reply_r)
 			return -1;
 	} while (*reply_r == SMFIR_PROGRESS);
 	if (*reply_r == SMFIR_REPLYCODE)
-		snprintf(c->reply, sizeof(c->reply), "%.*s", (int)strnlen(data, len), data);
+		snprintf(c->reply, sizeof(c->reply), "%.*s", (int)strnlen(data, len),
+		         data);
 	return 0;
 }
 
@@ -974,7 +980,8 @@ note_header(struct conn *c, char kind, const char *name, const char *value)
 		fprintf(stderr, "%c %s: %s\n", kind, name, value);
 	for (size_t i = 0; i < opt.nexpect; i++)
 		if (strcasecmp(opt.expect[i].name, name) == 0 &&
-		    (opt.expect[i].text == NULL || strstr(value, opt.expect[i].text) != NULL))
+		    (opt.expect[i].text == NULL ||
+		     strstr(value, opt.expect[i].text) != NULL))
 			c->seen[i] = true;
 }
 
@@ -1006,7 +1013,7 @@ end_of_message(struct conn *c, const struct session_vals *sv, char *why, size_t 
 			continue;
 		case SMFIR_INSHEADER:
 		case SMFIR_CHGHEADER:
-			p += 4;
+			p += len < 4 ? len : 4;
 			if (len < 4 || (name = next_str(&p, end)) == NULL ||
 			    (value = next_str(&p, end)) == NULL) {
 				fail(c, "eom: bad header change '%c'", cmd);
@@ -1026,8 +1033,8 @@ end_of_message(struct conn *c, const struct session_vals *sv, char *why, size_t 
 		case SMFIR_QUARANTINE:
 			continue;
 		case SMFIR_REPLYCODE:
-			snprintf(c->reply, sizeof(c->reply), "%.*s", (int)strnlen(data, len),
-			         data);
+			snprintf(c->reply, sizeof(c->reply), "%.*s",
+			         (int)strnlen(data, len), data);
 			break;
 		default:
 			break;
@@ -1155,8 +1162,9 @@ proc_stat(long pid, unsigned long long *ticks_r, long *ppid_r)
 	buf[n] = '\0';
 	/* After the command name in parentheses: state ppid ... field 14, 15. */
 	const char *p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-	                        &ppid, &ut, &st) != 3)
+	if (p == NULL ||
+	    sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ppid,
+	           &ut, &st) != 3)
 		return -1;
 	*ticks_r = ut + st;
 	*ppid_r = ppid;
@@ -1295,8 +1303,10 @@ main(int argc, char **argv)
 	       msgs > 0 ? gen_ms / (double)msgs : 0.0, ok, failed);
 	fflush(stdout);
 	for (size_t i = 0; i < nreasons; i++)
-		fprintf(stderr, "miltergen: %lu failed: %s\n", reasons[i].n, reasons[i].text);
+		fprintf(stderr, "miltergen: %lu failed: %s\n", reasons[i].n,
+		        reasons[i].text);
 	if (other_reasons > 0)
-		fprintf(stderr, "miltergen: %lu failed for other reasons\n", other_reasons);
+		fprintf(stderr, "miltergen: %lu failed for other reasons\n",
+		        other_reasons);
 	return failed > 0 || ok == 0 ? 1 : 0;
 }

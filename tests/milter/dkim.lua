@@ -161,7 +161,9 @@ C.run(function()
 		end
 		pos = pos + 32768
 	end
-	if C.step(conn, "eom", mt.eom(conn)) ~= "continue" then
+	-- OpenDKIM answers accept at EOM, after its changes.
+	local er = C.step(conn, "eom", mt.eom(conn))
+	if er ~= "continue" and er ~= "accept" then
 		mt.disconnect(conn)
 		return
 	end
