@@ -28,17 +28,8 @@ strbuf_puts(struct strbuf *b, const char *s)
 }
 
 void
-strbuf_value(struct strbuf *b, const char *s, bool address)
+strbuf_quoted(struct strbuf *b, const char *s)
 {
-	const char *at = address ? strrchr(s, '@') : NULL;
-	bool plain = at != NULL ? str_is_dot_atom(s, (size_t)(at - s)) &&
-	                              str_is_dot_atom(at + 1, strlen(at + 1))
-	                        : str_is_dot_atom(s, strlen(s));
-
-	if (plain) {
-		strbuf_puts(b, s);
-		return;
-	}
 	strbuf_puts(b, "\"");
 	for (const char *p = s; *p != '\0'; p++) {
 		if (*p == '"' || *p == '\\')
@@ -46,4 +37,18 @@ strbuf_value(struct strbuf *b, const char *s, bool address)
 		strbuf_add(b, p, 1);
 	}
 	strbuf_puts(b, "\"");
+}
+
+void
+strbuf_value(struct strbuf *b, const char *s, bool address)
+{
+	const char *at = address ? strrchr(s, '@') : NULL;
+	bool plain = at != NULL ? str_is_dot_atom(s, (size_t)(at - s)) &&
+	                              str_is_dot_atom(at + 1, strlen(at + 1))
+	                        : str_is_dot_atom(s, strlen(s));
+
+	if (plain)
+		strbuf_puts(b, s);
+	else
+		strbuf_quoted(b, s);
 }

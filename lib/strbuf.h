@@ -21,5 +21,7 @@ void strbuf_puts(struct strbuf *b, const char *s);
  * address, a dot-atom "@" dot-atom, as RFC 8601 allows), else as a
  * quoted-string with '"' and '\\' escaped. */
 void strbuf_value(struct strbuf *b, const char *s, bool address);
+/* s as a quoted-string, '"' and '\\' escaped. */
+void strbuf_quoted(struct strbuf *b, const char *s);
 
 #endif

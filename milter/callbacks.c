@@ -409,7 +409,11 @@ start_signing(struct session *s, struct message *m)
 	                               sizeof(why)) < 0) {
 		session_note(s, STAGE_EOM, "dkim_sign", CHECK_FAIL, why);
 	} else {
+		/* The signer points into the table: hold it until the end of
+		 * the message, whatever reload comes. */
 		m->dkim_mode = DKIM_SIGNING;
+		m->keys = ref;
+		return;
 	}
 	keys_release(ref);
 }

@@ -14,6 +14,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "milter/keys.h"
 #include "milter/session.h"
 #include "policy/conf.h"
 #include "policy/reply.h"
@@ -102,6 +103,7 @@ session_end_message(struct session *s, const char *action)
 		action = m->last_reject.kind == VERDICT_DEFER ? "defer" : "reject";
 	write_message_row(s, m, action);
 	dkim_msg_free(m->dkim);
+	keys_release(m->keys);
 	free(m->rcpts);
 	free(m->rejected);
 	free(m->forged);

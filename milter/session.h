@@ -19,6 +19,7 @@
 struct arena;
 struct config;
 struct dkim_msg;
+struct keys_ref;
 struct db_log;
 
 struct message {
@@ -39,6 +40,7 @@ struct message {
 	struct verdict last_reject; /* the last rejection given */
 	bool have_reject;
 	struct dkim_msg *dkim; /* header fields until EOH, then the work */
+	struct keys_ref *keys; /* the key table the signer uses, held */
 	enum { DKIM_IDLE, DKIM_VERIFYING, DKIM_SIGNING } dkim_mode;
 	double dkim_ms; /* time spent in DKIM so far */
 };

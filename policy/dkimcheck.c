@@ -156,13 +156,7 @@ put_pvalue(struct strbuf *b, const char *v)
 {
 	for (const char *p = v; *p != '\0'; p++) {
 		if (*p <= ' ' || *p > '~' || strchr("()<>@,;:\\\"/[]?=", *p) != NULL) {
-			strbuf_puts(b, "\"");
-			for (const char *q = v; *q != '\0'; q++) {
-				if (*q == '"' || *q == '\\')
-					strbuf_puts(b, "\\");
-				strbuf_add(b, q, 1);
-			}
-			strbuf_puts(b, "\"");
+			strbuf_quoted(b, v);
 			return;
 		}
 	}
@@ -199,11 +193,9 @@ dkimcheck_authres(const struct dkim_sig_result *r, size_t n, char **out, size_t 
 			strbuf_puts(&b, names[t]);
 			strbuf_puts(&b, "=");
 			if (t == 1 && values[t][0] == '@' &&
-			    str_is_dot_atom(values[t] + 1, strlen(values[t] + 1))) {
-				strbuf_puts(&b, values[t]); /* "@domain" (RFC 8601 pvalue) */
-				continue;
-			}
-			if (t == 1)
+			    str_is_dot_atom(values[t] + 1, strlen(values[t] + 1)))
+				strbuf_puts(&b, values[t]); /* "@domain": RFC 8601 pvalue */
+			else if (t == 1)
 				strbuf_value(&b, values[t], true);
 			else
 				put_pvalue(&b, values[t]);

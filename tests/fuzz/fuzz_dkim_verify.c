@@ -28,28 +28,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* One record line: "NAME TYPE DATA"; bad ones are skipped. */
-static void
-add_record(struct zone *z, const char *line, size_t len)
-{
-	const char *sp1 = memchr(line, ' ', len);
-	if (sp1 == NULL || sp1 == line)
-		return;
-	const char *type = sp1 + 1;
-	const char *sp2 = memchr(type, ' ', len - (size_t)(type - line));
-	size_t tlen = sp2 ? (size_t)(sp2 - type) : len - (size_t)(type - line);
-	const char *value = sp2 ? sp2 + 1 : line + len;
-	char name[300], tname[16], why[128];
-
-	if ((size_t)(sp1 - line) >= sizeof(name) || tlen >= sizeof(tname))
-		return;
-	memcpy(name, line, (size_t)(sp1 - line));
-	name[sp1 - line] = '\0';
-	memcpy(tname, type, tlen);
-	tname[tlen] = '\0';
-	(void)zone_add(z, name, tname, value, len - (size_t)(value - line), why,
-	               sizeof(why));
-}
 
 /* Hand one header field (name and value as the milter gives them) over. */
 static void
@@ -108,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			p = next;
 			break;
 		}
-		add_record(zone, p, len);
+		(void)zone_add_line(zone, p, len);
 		p = next;
 	}
 	/* The header: fields with their continuation lines. */

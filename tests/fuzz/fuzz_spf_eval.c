@@ -43,28 +43,6 @@ words(char *line, char **w)
 	return n;
 }
 
-/* One record line: "NAME TYPE DATA"; bad ones are skipped. */
-static void
-add_record(struct zone *z, const char *line, size_t len)
-{
-	const char *sp1 = memchr(line, ' ', len);
-	if (sp1 == NULL || sp1 == line)
-		return;
-	const char *type = sp1 + 1;
-	const char *sp2 = memchr(type, ' ', len - (size_t)(type - line));
-	size_t tlen = sp2 ? (size_t)(sp2 - type) : len - (size_t)(type - line);
-	const char *value = sp2 ? sp2 + 1 : line + len;
-	char name[300], tname[16], why[128];
-
-	if ((size_t)(sp1 - line) >= sizeof(name) || tlen >= sizeof(tname))
-		return;
-	memcpy(name, line, (size_t)(sp1 - line));
-	name[sp1 - line] = '\0';
-	memcpy(tname, type, tlen);
-	tname[tlen] = '\0';
-	(void)zone_add(z, name, tname, value, len - (size_t)(value - line), why,
-	               sizeof(why));
-}
 
 static void
 check_string(const char *s, size_t size)
@@ -123,7 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *p = nl ? nl + 1 : end; p < end;) {
 		const char *e = memchr(p, '\n', (size_t)(end - p));
 		size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
-		add_record(zone, p, len);
+		(void)zone_add_line(zone, p, len);
 		p += len + 1;
 	}
 	struct dns_resolver *r = dns_resolver_new(&no_server, 0, 2000);

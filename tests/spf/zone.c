@@ -44,6 +44,27 @@ zone_new(void)
 	return xcalloc(1, sizeof(struct zone));
 }
 
+int
+zone_add_line(struct zone *z, const char *line, size_t len)
+{
+	const char *sp1 = memchr(line, ' ', len);
+	if (sp1 == NULL || sp1 == line)
+		return -1;
+	const char *type = sp1 + 1;
+	const char *sp2 = memchr(type, ' ', len - (size_t)(type - line));
+	size_t tlen = sp2 ? (size_t)(sp2 - type) : len - (size_t)(type - line);
+	const char *value = sp2 ? sp2 + 1 : line + len;
+	char name[300], tname[16], why[128];
+
+	if ((size_t)(sp1 - line) >= sizeof(name) || tlen >= sizeof(tname))
+		return -1;
+	memcpy(name, line, (size_t)(sp1 - line));
+	name[sp1 - line] = '\0';
+	memcpy(tname, type, tlen);
+	tname[tlen] = '\0';
+	return zone_add(z, name, tname, value, len - (size_t)(value - line), why, sizeof(why));
+}
+
 void
 zone_clear(struct zone *z)
 {

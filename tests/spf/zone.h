@@ -39,6 +39,11 @@ void zone_free(struct zone *z);
 int zone_add(struct zone *z, const char *name, const char *type, const char *value,
              size_t vlen, char *why, size_t whylen);
 
+/* Add a record written "NAME TYPE DATA" (line[0..len), no newline; DATA
+ * is the rest of the line, raw). Returns 0, or -1 for a line that is not
+ * one (the fuzzers skip those). */
+int zone_add_line(struct zone *z, const char *line, size_t len);
+
 /* Drop every record (the zone can be filled again). */
 void zone_clear(struct zone *z);
 
