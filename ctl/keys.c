@@ -114,6 +114,20 @@ get_key(struct db_keys *ks, const char *domain, const char *selector,
 	return CTL_OK;
 }
 
+/* The arguments of a subcommand on one key, DOMAIN SELECTOR (and opts):
+ * the key's row in *row. Returns CTL_OK or what to exit with. */
+static int
+key_args(struct ctl *c, struct db_keys *ks, int argc, char **argv,
+         const struct ctl_opt *opts, const char *use, struct db_key_row *row)
+{
+	char *pos[2];
+
+	if (ctl_args(c, argc, argv, opts, pos, 2) != 2)
+		return ctl_usage_error("keys", use, "%s needs a DOMAIN and a SELECTOR",
+		                       argv[0]);
+	return get_key(ks, pos[0], pos[1], row);
+}
+
 /* ---- generate and rotate ---- */
 
 struct newkey {
@@ -251,29 +265,47 @@ out:
 	return rc;
 }
 
+/* The arguments generate and rotate share: DOMAIN, --selector S (a
+ * valid selector, in nk->selector) and --algorithm (in nk->alg, and its
+ * text in *alg_r); *bits_r is the text of --bits. Returns CTL_OK or a
+ * usage error. */
+static int
+newkey_args(struct ctl *c, int argc, char **argv, const char *use, struct newkey *nk,
+            const char **alg_r, const char **bits_r)
+{
+	const char *sel = NULL;
+	const struct ctl_opt opts[] = {{"selector", &sel, NULL},
+	                               {"algorithm", alg_r, NULL},
+	                               {"bits", bits_r, NULL},
+	                               {0}};
+	char *pos[1];
+
+	*alg_r = NULL;
+	*bits_r = NULL;
+	if (ctl_args(c, argc, argv, opts, pos, 1) != 1)
+		return ctl_usage_error("keys", use, "%s needs a DOMAIN", argv[0]);
+	nk->domain = pos[0];
+	nk->selector = sel;
+	if (sel != NULL && !label_chars_ok(sel, true))
+		return ctl_usage_error("keys", use, "\"%s\" is not a selector", sel);
+	if (*alg_r != NULL && parse_alg(*alg_r, &nk->alg) < 0)
+		return ctl_usage_error("keys", use, "--algorithm is rsa or ed25519");
+	return CTL_OK;
+}
+
 static int
 keys_generate(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 {
-	const char *sel = NULL, *alg = NULL, *bits = NULL;
-	const struct ctl_opt opts[] = {{"selector", &sel, NULL},
-	                               {"algorithm", &alg, NULL},
-	                               {"bits", &bits, NULL},
-	                               {0}};
 	const char *use =
 	    "generate DOMAIN [--selector S] [--algorithm rsa|ed25519] [--bits N]";
 	struct newkey nk = {.alg = DKIM_ALG_RSA, .bits = RSA_BITS_DEFAULT};
-	char *pos[1];
+	const char *alg, *bits;
+	int rc;
 
-	if (ctl_args(c, argc, argv, opts, pos, 1) != 1)
-		return ctl_usage_error("keys", use, "generate needs a DOMAIN");
-	nk.domain = pos[0];
-	nk.selector = sel;
+	if ((rc = newkey_args(c, argc, argv, use, &nk, &alg, &bits)) != CTL_OK)
+		return rc;
 	if (!label_chars_ok(nk.domain, true))
 		return ctl_usage_error("keys", use, "\"%s\" is not a domain", nk.domain);
-	if (sel != NULL && !label_chars_ok(sel, true))
-		return ctl_usage_error("keys", use, "\"%s\" is not a selector", sel);
-	if (alg != NULL && parse_alg(alg, &nk.alg) < 0)
-		return ctl_usage_error("keys", use, "--algorithm is rsa or ed25519");
 	if (bits != NULL && nk.alg == DKIM_ALG_ED25519)
 		return ctl_usage_error("keys", use, "--bits is for RSA keys only");
 	if (bits != NULL && parse_bits(bits, &nk.bits) < 0)
@@ -284,27 +316,17 @@ keys_generate(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 static int
 keys_rotate(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 {
-	const char *sel = NULL, *alg = NULL, *bits = NULL;
-	const struct ctl_opt opts[] = {{"selector", &sel, NULL},
-	                               {"algorithm", &alg, NULL},
-	                               {"bits", &bits, NULL},
-	                               {0}};
 	const char *use =
 	    "rotate DOMAIN [--algorithm rsa|ed25519] [--bits N] [--selector S]";
 	struct newkey nk = {.rotation = true};
 	struct db_key_row *rows = NULL, *cur = NULL;
 	size_t n = 0;
-	char *pos[1], *error = NULL;
+	const char *alg, *bits;
+	char *error = NULL;
 	int rc;
 
-	if (ctl_args(c, argc, argv, opts, pos, 1) != 1)
-		return ctl_usage_error("keys", use, "rotate needs a DOMAIN");
-	nk.domain = pos[0];
-	nk.selector = sel;
-	if (alg != NULL && parse_alg(alg, &nk.alg) < 0)
-		return ctl_usage_error("keys", use, "--algorithm is rsa or ed25519");
-	if (sel != NULL && !label_chars_ok(sel, true))
-		return ctl_usage_error("keys", use, "\"%s\" is not a selector", sel);
+	if ((rc = newkey_args(c, argc, argv, use, &nk, &alg, &bits)) != CTL_OK)
+		return rc;
 	if (db_keys_list(ks, nk.domain, &rows, &n, &error) < 0)
 		return ctl_fail_free(error);
 	for (size_t i = 0; i < n; i++) {
@@ -416,13 +438,11 @@ static int
 keys_show(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 {
 	struct db_key_row row;
-	char *pos[2], *record;
+	char *record;
 	int rc;
 
-	if (ctl_args(c, argc, argv, NULL, pos, 2) != 2)
-		return ctl_usage_error("keys", "show DOMAIN SELECTOR [--json]",
-		                       "show needs a DOMAIN and a SELECTOR");
-	if ((rc = get_key(ks, pos[0], pos[1], &row)) != CTL_OK)
+	if ((rc = key_args(c, ks, argc, argv, NULL, "show DOMAIN SELECTOR [--json]",
+	                   &row)) != CTL_OK)
 		return rc;
 	record = keyfile_dns_record(row.domain, row.selector, row.alg, row.public_key);
 	if (c->json)
@@ -577,15 +597,13 @@ keys_activate(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 	bool force = false;
 	const struct ctl_opt opts[] = {{"force", NULL, &force}, {0}};
 	struct db_key_row row;
-	char *pos[2], *error = NULL, *detail = NULL;
+	char *error = NULL, *detail = NULL;
 	size_t nretired = 0;
 	enum keycheck r;
 	int rc;
 
-	if (ctl_args(c, argc, argv, opts, pos, 2) != 2)
-		return ctl_usage_error("keys", "activate DOMAIN SELECTOR [--force]",
-		                       "activate needs a DOMAIN and a SELECTOR");
-	if ((rc = get_key(ks, pos[0], pos[1], &row)) != CTL_OK)
+	if ((rc = key_args(c, ks, argc, argv, opts, "activate DOMAIN SELECTOR [--force]",
+	                   &row)) != CTL_OK)
 		return rc;
 	if (row.state == DKIM_KEY_ACTIVE) {
 		printf("%s._domainkey.%s is already active\n", row.selector, row.domain);
@@ -628,13 +646,11 @@ static int
 keys_retire(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 {
 	struct db_key_row row;
-	char *pos[2], *error = NULL;
+	char *error = NULL;
 	int rc;
 
-	if (ctl_args(c, argc, argv, NULL, pos, 2) != 2)
-		return ctl_usage_error("keys", "retire DOMAIN SELECTOR",
-		                       "retire needs a DOMAIN and a SELECTOR");
-	if ((rc = get_key(ks, pos[0], pos[1], &row)) != CTL_OK)
+	if ((rc = key_args(c, ks, argc, argv, NULL, "retire DOMAIN SELECTOR", &row)) !=
+	    CTL_OK)
 		return rc;
 	if (db_keys_set_state(ks, row.id, DKIM_KEY_RETIRED, (int64_t)time(NULL), &error) <
 	    0)
@@ -654,20 +670,19 @@ keys_remove(struct ctl *c, struct db_keys *ks, int argc, char **argv)
 	const struct ctl_opt opts[] = {
 	    {"delete-file", NULL, &del}, {"force", NULL, &force}, {0}};
 	struct db_key_row row;
-	char *pos[2], *error = NULL;
+	char *error = NULL;
 	int rc;
 
-	if (ctl_args(c, argc, argv, opts, pos, 2) != 2)
-		return ctl_usage_error("keys",
-		                       "remove DOMAIN SELECTOR [--delete-file] [--force]",
-		                       "remove needs a DOMAIN and a SELECTOR");
-	if ((rc = get_key(ks, pos[0], pos[1], &row)) != CTL_OK)
+	if ((rc = key_args(c, ks, argc, argv, opts,
+	                   "remove DOMAIN SELECTOR [--delete-file] [--force]", &row)) !=
+	    CTL_OK)
 		return rc;
 	if (row.state == DKIM_KEY_ACTIVE && !force) {
+		rc = ctl_fail(
+		    "%s._domainkey.%s is active: retire it first, or use --force",
+		    row.selector, row.domain);
 		db_key_row_clear(&row);
-		return ctl_fail(
-		    "%s._domainkey.%s is active: retire it first, or use --force", pos[1],
-		    pos[0]);
+		return rc;
 	}
 	if (db_keys_remove(ks, row.id, &error) < 0) {
 		db_key_row_clear(&row);

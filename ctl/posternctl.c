@@ -164,30 +164,20 @@ ctl_args(struct ctl *c, int argc, char **argv, const struct ctl_opt *opts, char 
 void
 json_string(FILE *out, const char *s)
 {
+	/* The characters with a short escape (RFC 8259, section 7). */
+	static const char *const esc[128] = {
+	    ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n",
+	    ['\t'] = "\\t", ['\r'] = "\\r",
+	};
+
 	fputc('"', out);
 	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(out, "\\u%04x", *p);
-			else
-				fputc(*p, out);
-		}
+		if (*p < 128 && esc[*p] != NULL)
+			fputs(esc[*p], out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
 	}
 	fputc('"', out);
 }

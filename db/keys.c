@@ -106,6 +106,21 @@ step_done(struct db_keys *ks, sqlite3_stmt *st, const char *what, char **error_r
 	return 0;
 }
 
+/* step_done for an INSERT: 1 (and no error) when the row would repeat a
+ * unique key, which the caller words. */
+static int
+step_insert(struct db_keys *ks, sqlite3_stmt *st, const char *what, char **error_r)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return 1;
+	if (rc != SQLITE_DONE)
+		return ks_fail(ks, what, error_r);
+	return 0;
+}
+
 static void
 bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -201,15 +216,12 @@ insert_key(struct db_keys *ks, struct db_key_row *row, char **error_r)
 	bind_text(st, 7, dkim_key_state_name(row->state));
 	sqlite3_bind_int64(st, 8, row->created);
 	sqlite3_bind_int64(st, 9, row->state_since);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT) {
+	rc = step_insert(ks, st, "adding a key", error_r);
+	if (rc > 0)
 		*error_r =
 		    xasprintf("key %s._domainkey.%s exists", row->selector, row->domain);
+	if (rc != 0)
 		return -1;
-	}
-	if (rc != SQLITE_DONE)
-		return ks_fail(ks, "adding a key", error_r);
 	row->id = sqlite3_last_insert_rowid(ks->db);
 	return 0;
 }
@@ -416,15 +428,10 @@ db_signing_add(struct db_keys *ks, const char *pattern, const char *domain,
 		return -1;
 	bind_text(st, 1, pattern);
 	bind_text(st, 2, domain);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT) {
+	rc = step_insert(ks, st, "adding a signing rule", error_r);
+	if (rc > 0)
 		*error_r = xasprintf("%s already signs with %s's keys", pattern, domain);
-		return -1;
-	}
-	if (rc != SQLITE_DONE)
-		return ks_fail(ks, "adding a signing rule", error_r);
-	return 0;
+	return rc == 0 ? 0 : -1;
 }
 
 int

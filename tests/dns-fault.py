@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """tests/dns-fault.py PORT [LOGFILE]: a DNS responder that misbehaves on purpose.
 
-Listens on 127.0.0.1:PORT over UDP and TCP (standard library only). What it
-does is chosen by the first label of the query name under fault.test:
+Listens on 127.0.0.1:PORT over UDP and TCP (standard library and
+tests/dnslib.py). What it does is chosen by the first label of the query
+name under fault.test:
 
   ok         A 192.0.2.1              slow      A 192.0.2.1 after 1.5 s
   timeout    never answers            tc        UDP: TC=1, no records; TCP: A
@@ -28,13 +29,15 @@ rdlength 5; 53 A 127.0.0.2 with a TXT full of control and 8-bit bytes;
 anything else NXDOMAIN. Every other name: NXDOMAIN with a SOA.
 One log line per query: time, proto, name, type, what was done.
 """
+import os
 import random
 import socket
-import socketserver
 import struct
 import sys
-import threading
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dnslib import log, open_log, serve  # noqa: E402
 
 T_A, T_CNAME, T_SOA, T_TXT, T_AAAA = 1, 5, 6, 16, 28
 TYPES = {1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA'}
@@ -44,14 +47,6 @@ ADDR = {'ok': 1, 'slow': 1, 'tc': 10, 'big': 15, 'wrongid': 11, 'wrongq': 11,
 # NODATA for any other type.
 SPF = {'spfslow': 'v=spf1 a:slow.fault.test -all',
        'spfinc': 'v=spf1 include:timeout.fault.test -all'}
-LOG = None
-LOCK = threading.Lock()
-
-
-def log(*words):
-    with LOCK:
-        LOG.write('%.3f %s\n' % (time.time(), ' '.join(str(w) for w in words)))
-        LOG.flush()
 
 
 def name_wire(name):
@@ -209,58 +204,10 @@ def respond(pkt, tcp):
     return nx
 
 
-def send_later(delay, fn, data):
-    if delay:
-        threading.Timer(delay, fn, (data,)).start()
-    else:
-        fn(data)
-
-
-def serve_udp(sock):
-    while True:
-        try:
-            pkt, peer = sock.recvfrom(65535)
-            for delay, data in respond(pkt, False):
-                send_later(delay, lambda d, p=peer: sock.sendto(d, p), data)
-        except Exception as e:  # never die on one query
-            log('udp error:', repr(e))
-
-
-class TCPHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        self.request.settimeout(30)
-        try:
-            while True:
-                head = self.request.recv(2, socket.MSG_WAITALL)
-                if len(head) < 2:
-                    return
-                pkt = self.request.recv(struct.unpack('>H', head)[0], socket.MSG_WAITALL)
-                replies = respond(pkt, True)
-                if not replies:
-                    time.sleep(30)  # timeout: hold the connection, say nothing
-                    return
-                for delay, data in replies:
-                    time.sleep(delay)
-                    self.request.sendall(struct.pack('>H', len(data)) + data)
-        except Exception as e:
-            log('tcp error:', repr(e))
-
-
-class TCPServer(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-
-
 def main():
-    global LOG
     port = int(sys.argv[1])
-    LOG = open(sys.argv[2], 'a') if len(sys.argv) > 2 else sys.stderr
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(('127.0.0.1', port))
-    tcp = TCPServer(('127.0.0.1', port), TCPHandler)
-    threading.Thread(target=serve_udp, args=(udp,), daemon=True).start()
-    log('listening on 127.0.0.1:%d (udp, tcp)' % port)
-    tcp.serve_forever()
+    open_log(sys.argv[2] if len(sys.argv) > 2 else None)
+    serve(port, respond, 'listening on 127.0.0.1:%d (udp, tcp)' % port)
 
 
 if __name__ == '__main__':

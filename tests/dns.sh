@@ -9,6 +9,8 @@
 #               Returns 1 when either is not usable. It also hooks
 #               dns_stop into the EXIT trap.
 #   dns_stop    stops both (idempotent).
+#   dns_hook_exit [FUNCTION], dns_stop_pids PID...: for other helper
+#               servers (tests/run-dkim-scenarios.sh).
 #   dns_query   kdig against either server, for diagnostics and checks:
 #               dns_query PORT NAME TYPE [KDIG OPTIONS...]
 #
@@ -46,18 +48,19 @@ dns_wait() {
 	done
 }
 
-# Add dns_stop to whatever the EXIT trap already does (run-integration's
-# cleanup), once.
+# dns_hook_exit [FUNCTION]: add FUNCTION (default dns_stop) to whatever
+# the EXIT trap already does (run-integration's cleanup), once.
 dns_hook_exit() {
-	local cur
+	local fn=${1:-dns_stop} cur
 	cur=$(trap -p EXIT)
-	[[ $cur == *dns_stop* ]] && return 0
+	[[ $cur == *"$fn"* ]] && return 0
 	if [[ -n $cur ]]; then
 		eval "set -- $cur"
 		# shellcheck disable=SC2064
-		trap "dns_stop; $3" EXIT
+		trap "$fn; $3" EXIT
 	else
-		trap dns_stop EXIT
+		# shellcheck disable=SC2064
+		trap "$fn" EXIT
 	fi
 }
 
@@ -125,15 +128,17 @@ dns_start() {
 	return 0
 }
 
-dns_stop() {
-	local pid
-	for pid in "$DNS_NSD_PID" "$DNS_FAULT_PID"; do
+# dns_stop_pids PID...: SIGTERM to each (empty ones skipped), then
+# SIGKILL to any still running 2 s later, and reap them.
+dns_stop_pids() {
+	local pid n
+	for pid in "$@"; do
 		[[ -n $pid ]] || continue
 		kill -TERM "$pid" 2>/dev/null
 	done
-	for pid in "$DNS_NSD_PID" "$DNS_FAULT_PID"; do
+	for pid in "$@"; do
 		[[ -n $pid ]] || continue
-		local n=0
+		n=0
 		while kill -0 "$pid" 2>/dev/null && ((n < 100)); do
 			sleep 0.02
 			n=$((n + 1))
@@ -141,6 +146,10 @@ dns_stop() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+}
+
+dns_stop() {
+	dns_stop_pids "$DNS_NSD_PID" "$DNS_FAULT_PID"
 	DNS_NSD_PID=""
 	DNS_FAULT_PID=""
 }

@@ -2,19 +2,19 @@
 # tests/run-keys-scenarios.sh: the DKIM key scenarios of the integration
 # suite, sourced by tests/run-integration after lib.sh and dns.sh.
 #
-#   keys_scenarios   starts the DNS servers (dns_start), runs s40 ... s44,
+#   keys_scenarios   starts the DNS servers (dns_start), runs s50 ... s54,
 #                    stops the servers
 #
-#   s40_keys_life    generate RSA and Ed25519 keys, check before and after
+#   s50_keys_life    generate RSA and Ed25519 keys, check before and after
 #                    their records are published in NSD, activate (refused
 #                    for an unpublished key without --force), list --json,
 #                    the key files (mode 0600, owned by the daemon's user)
-#   s41_keys_rotate  rotate: a pending key, check activates it once its
+#   s51_keys_rotate  rotate: a pending key, check activates it once its
 #                    record is out and retires the old one
-#   s42_keys_checks  what check says of another key, a revoked key, a DNS
+#   s52_keys_checks  what check says of another key, a revoked key, a DNS
 #                    temporary failure (SERVFAIL), a missing key
-#   s43_keys_import  import-opendkim, signing rules, errors with file:line
-#   s44_keys_misc    bad usage (exit 2), an unsafe key file (mode 0644) that
+#   s53_keys_import  import-opendkim, signing rules, errors with file:line
+#   s54_keys_misc    bad usage (exit 2), an unsafe key file (mode 0644) that
 #                    the daemon's loader refuses (keys verify-files), remove
 #
 # posternctl runs as root with "user = nobody", as an admin would run it.
@@ -95,35 +95,47 @@ keys_setup() {
 	}
 }
 
-# ---- s40: generate, check, publish, activate -------------------------------------
+# ---- s50: generate, check, publish, activate -------------------------------------
 
 KEYS_RSA=""
 KEYS_ED=""
+KEYS_SEL=""
+KEYS_REC=""
 
-s40_keys_life() {
-	local p="s40 keys" rec_rsa rec_ed month
+# keys_generated P ALG LETTER TEXT RECORD-RE [OPTIONS...]: "keys generate
+# keys.test OPTIONS" exits 0 saying TEXT, names the key by the default
+# selector p<YYYYMM>LETTER and prints a record that matches RECORD-RE.
+# Sets KEYS_SEL and KEYS_REC to the selector and the record. Three tests.
+keys_generated() {
+	local p=$1 alg=$2 letter=$3 text=$4 re=$5 month
+	shift 5
 	month=$(date -u +%Y%m)
+	ctl keys generate keys.test "$@"
+	expect_ctl "$p: generate keys.test${*:+ $*} makes an $alg key" 0 "$text"
+	KEYS_SEL=$(ctl_selector)
+	KEYS_REC=$(ctl_record)
+	expect_eq "$p: the default $alg selector is p${month}$letter" "p${month}$letter" "$KEYS_SEL"
+	expect_match "$p: the $alg record is well-formed" "$re" "$KEYS_REC"
+}
 
-	ctl keys generate keys.test
-	expect_ctl "$p: generate keys.test (RSA 2048 by default)" 0 "state published-pending"
-	KEYS_RSA=$(ctl_selector)
-	rec_rsa=$(ctl_record)
-	expect_eq "$p: the default RSA selector is p${month}r" "p${month}r" "$KEYS_RSA"
-	expect_match "$p: the RSA record is v=DKIM1; k=rsa; p=... in strings of at most 255 bytes" \
-		'^p[0-9]{6}r\._domainkey\.keys\.test\. IN TXT \( "v=DKIM1; k=rsa; p=[A-Za-z0-9+/]{200,}" "[A-Za-z0-9+/=]+" \)$' \
-		"$rec_rsa"
+s50_keys_life() {
+	local p="s50 keys" rec_rsa rec_ed
+
+	# RSA 2048 by default; the record in strings of at most 255 bytes
+	keys_generated "$p" RSA r "state published-pending" \
+		'^p[0-9]{6}r\._domainkey\.keys\.test\. IN TXT \( "v=DKIM1; k=rsa; p=[A-Za-z0-9+/]{200,}" "[A-Za-z0-9+/=]+" \)$'
+	KEYS_RSA=$KEYS_SEL
+	rec_rsa=$KEYS_REC
 	expect_eq "$p: the key file is mode 600 and belongs to the daemon's user" \
 		"600 nobody" "$(stat -c '%a %U' "$KEYS_DIR/keys/keys.test.$KEYS_RSA.key" 2>&1)"
 	expect_eq "$p: key_dir is mode 700" "700" "$(stat -c '%a' "$KEYS_DIR/keys" 2>&1)"
 
-	ctl keys generate keys.test --algorithm ed25519
-	expect_ctl "$p: generate keys.test --algorithm ed25519" 0 "generated ed25519 key"
-	KEYS_ED=$(ctl_selector)
-	rec_ed=$(ctl_record)
-	expect_eq "$p: the default Ed25519 selector is p${month}e" "p${month}e" "$KEYS_ED"
-	expect_match "$p: the Ed25519 record carries 32 bytes (RFC 8463)" \
+	# the Ed25519 record carries 32 bytes (RFC 8463)
+	keys_generated "$p" Ed25519 e "generated ed25519 key" \
 		'^p[0-9]{6}e\._domainkey\.keys\.test\. IN TXT \( "v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=" \)$' \
-		"$rec_ed"
+		--algorithm ed25519
+	KEYS_ED=$KEYS_SEL
+	rec_ed=$KEYS_REC
 
 	ctl keys generate keys.test --selector "$KEYS_RSA"
 	expect_ctl "$p: generate refuses an existing selector" 1 "exists"
@@ -164,10 +176,10 @@ s40_keys_life() {
 	expect_ctl "$p: the daemon's loader accepts the key table" 0 "2 active, all loaded"
 }
 
-# ---- s41: rotate -------------------------------------------------------------------
+# ---- s51: rotate -------------------------------------------------------------------
 
-s41_keys_rotate() {
-	local p="s41 keys" sel rec
+s51_keys_rotate() {
+	local p="s51 keys" sel rec
 	[[ -n $KEYS_RSA ]] || return
 
 	ctl keys rotate keys.test --algorithm rsa
@@ -195,10 +207,10 @@ s41_keys_rotate() {
 	expect_eq "$p: ... and checks the two others" 2 "$(grep -c ': ok:' <<<"$CTL_OUT")"
 }
 
-# ---- s42: what check says ------------------------------------------------------------
+# ---- s52: what check says ------------------------------------------------------------
 
-s42_keys_checks() {
-	local p="s42 keys"
+s52_keys_checks() {
+	local p="s52 keys"
 
 	ctl keys generate keys.test --selector wrong --bits 1024
 	ctl keys check keys.test wrong
@@ -217,10 +229,10 @@ s42_keys_checks() {
 	expect_ctl "$p: check of a missing selector" 1 "no key nosuchselector"
 }
 
-# ---- s43: import-opendkim and signing rules ------------------------------------------
+# ---- s53: import-opendkim and signing rules ------------------------------------------
 
-s43_keys_import() {
-	local p="s43 keys" od=$KEYS_DIR/opendkim
+s53_keys_import() {
+	local p="s53 keys" od=$KEYS_DIR/opendkim
 	mkdir -p "$od"
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$od/a.private" 2>/dev/null
 	openssl genpkey -algorithm ED25519 -out "$od/b.private" 2>/dev/null
@@ -264,10 +276,10 @@ EOF
 		"4 active, all loaded"
 }
 
-# ---- s44: usage, unsafe files, remove -------------------------------------------------
+# ---- s54: usage, unsafe files, remove -------------------------------------------------
 
-s44_keys_misc() {
-	local p="s44 keys" f
+s54_keys_misc() {
+	local p="s54 keys" f
 	local -a bad=("keys frobnicate" "keys generate" "keys generate x.test --bits 512"
 		"keys generate x.test --algorithm dsa" "keys activate keys.test"
 		"keys check" "keys list --nosuchoption" "frobnicate" "")
@@ -301,11 +313,11 @@ s44_keys_misc() {
 keys_scenarios() {
 	dns_start || return
 	if keys_setup; then
-		s40_keys_life
-		s41_keys_rotate
-		s42_keys_checks
-		s43_keys_import
-		s44_keys_misc
+		s50_keys_life
+		s51_keys_rotate
+		s52_keys_checks
+		s53_keys_import
+		s54_keys_misc
 	fi
 	dns_stop
 }

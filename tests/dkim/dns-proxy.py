@@ -6,33 +6,19 @@ for a name whose first label is "timeout" (e.g. the DKIM key
 timeout._domainkey.dkim.test): those are never answered, so that a DKIM
 key lookup times out while the rest of the zone works (the fault
 responder, tests/dns-fault.py, only knows NAME.fault.test names).
-Standard library only. One log line per query: proto, name, what was done.
+Standard library only (and tests/dnslib.py). One log line per query:
+proto, name, what was done.
 """
+import os
 import socket
-import socketserver
 import struct
 import sys
-import threading
-import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from dnslib import log, open_log, qname, serve  # noqa: E402
 
 UPSTREAM = None
-LOG = None
-LOCK = threading.Lock()
-
-
-def log(*words):
-    with LOCK:
-        LOG.write('%.3f %s\n' % (time.time(), ' '.join(str(w) for w in words)))
-        LOG.flush()
-
-
-def qname(pkt):
-    pos, labels = 12, []
-    while pos < len(pkt) and pkt[pos] and not pkt[pos] & 0xc0:
-        n = pkt[pos]
-        labels.append(pkt[pos + 1:pos + 1 + n].decode('latin-1').lower())
-        pos += 1 + n
-    return '.'.join(labels)
 
 
 def ask(pkt, tcp):
@@ -53,69 +39,30 @@ def ask(pkt, tcp):
         s.close()
 
 
-def handle(pkt, tcp):
+def respond(pkt, tcp):
+    """[(0, the upstream's reply)], or [] for a query not answered."""
     name = qname(pkt)
     proto = 'tcp' if tcp else 'udp'
     if name.split('.')[0] == 'timeout':
         log(proto, name, 'dropped')
-        return None
+        return []
     try:
         reply = ask(pkt, tcp)
     except OSError as e:
         log(proto, name, 'upstream error', repr(e))
-        return None
+        return []
     log(proto, name, 'forwarded')
-    return reply
-
-
-def serve_udp(sock):
-    while True:
-        try:
-            pkt, peer = sock.recvfrom(65535)
-
-            def work(pkt=pkt, peer=peer):
-                reply = handle(pkt, False)
-                if reply is not None:
-                    sock.sendto(reply, peer)
-            threading.Thread(target=work, daemon=True).start()
-        except Exception as e:  # never die on one query
-            log('udp error:', repr(e))
-
-
-class TCPHandler(socketserver.BaseRequestHandler):
-    def handle(self):
-        self.request.settimeout(30)
-        try:
-            while True:
-                head = self.request.recv(2, socket.MSG_WAITALL)
-                if len(head) < 2:
-                    return
-                pkt = self.request.recv(struct.unpack('>H', head)[0], socket.MSG_WAITALL)
-                reply = handle(pkt, True)
-                if reply is None:
-                    time.sleep(30)
-                    return
-                self.request.sendall(struct.pack('>H', len(reply)) + reply)
-        except Exception as e:
-            log('tcp error:', repr(e))
-
-
-class TCPServer(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
+    return [(0, reply)]
 
 
 def main():
-    global UPSTREAM, LOG
+    global UPSTREAM
     port, up = int(sys.argv[1]), int(sys.argv[2])
     UPSTREAM = ('127.0.0.1', up)
-    LOG = open(sys.argv[3], 'a') if len(sys.argv) > 3 else sys.stderr
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.bind(('127.0.0.1', port))
-    tcp = TCPServer(('127.0.0.1', port), TCPHandler)
-    threading.Thread(target=serve_udp, args=(udp,), daemon=True).start()
-    log('listening on 127.0.0.1:%d, upstream 127.0.0.1:%d' % (port, up))
-    tcp.serve_forever()
+    open_log(sys.argv[3] if len(sys.argv) > 3 else None)
+    # a forwarded query may take seconds: one thread for each over UDP
+    serve(port, respond, 'listening on 127.0.0.1:%d, upstream 127.0.0.1:%d' % (port, up),
+          threaded_udp=True)
 
 
 if __name__ == '__main__':

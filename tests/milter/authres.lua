@@ -20,10 +20,6 @@ local C = dofile(os.getenv("MT_DIR") .. "/common.lua")
 
 local AR = "Authentication-Results"
 
-local function yesno(b)
-	return b and "yes" or "no"
-end
-
 C.run(function()
 	local conn = C.greet()
 	if conn == nil then
@@ -66,21 +62,17 @@ C.run(function()
 	end
 	C.step(conn, "eom", mt.eom(conn))
 
-	local n = 0
-	while mt.getheader(conn, AR, n) ~= nil do
-		n = n + 1
-	end
-	C.say("ar-count", tostring(n))
+	C.count_headers(conn, AR, "ar")
 	local v = mt.getheader(conn, AR, 0)
 	if v == nil then
 		C.say("ar-value (none)")
 		C.say("ar-insert-0 no")
 	else
 		C.say("ar-value " .. v:gsub("\n", "\\n"):gsub("\t", "\\t"):gsub("\r", "\\r"))
-		C.say("ar-insert-0", yesno(mt.eom_check(conn, MT_HDRINSERT, AR, v, 0)))
+		C.say("ar-insert-0", C.yesno(mt.eom_check(conn, MT_HDRINSERT, AR, v, 0)))
 	end
 	for i = 1, 4 do
-		C.say("ar-delete", tostring(i), yesno(mt.eom_check(conn, MT_HDRDELETE, AR, i)))
+		C.say("ar-delete", tostring(i), C.yesno(mt.eom_check(conn, MT_HDRDELETE, AR, i)))
 	end
 	mt.disconnect(conn)
 end)

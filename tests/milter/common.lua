@@ -71,24 +71,58 @@ function C.open(name, addr, tag)
 	return conn, r
 end
 
+-- A stage the filter opted out of (SMFIP_NO*: OpenDKIM as a peer skips
+-- HELO) is not sent; it is printed as "STAGE skipped" and counts as
+-- continue. opt may be nil (a stage that cannot be skipped).
+function C.opted(conn, opt)
+	return opt ~= nil and mt.test_option(conn, opt)
+end
+
+-- C.step for fn(conn, ...), unless the filter opted out of the stage.
+function C.stage(conn, label, opt, fn, ...)
+	if C.opted(conn, opt) then
+		C.say(label, "skipped")
+		return "continue"
+	end
+	return C.step(conn, label, fn(conn, ...))
+end
+
 -- open() with MT_CLIENT_NAME and MT_CLIENT_ADDR, then HELO MT_HELO.
 -- Returns conn, or nil (disconnected) when either is refused.
 function C.greet()
 	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
 		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
 	if r ~= "continue" or
-	    C.step(conn, "helo", mt.helo(conn, C.env("MT_HELO", "mx.example.test"))) ~= "continue" then
+	    C.stage(conn, "helo", SMFIP_NOHELO, mt.helo, C.env("MT_HELO", "mx.example.test")) ~= "continue" then
 		mt.disconnect(conn)
 		return nil
 	end
 	return conn
 end
 
--- MAIL FROM MT_FROM, with the macros given (a flat name, value list) for
--- that stage, then RCPT TO each of MT_RCPTS. Like an MTA it aborts the
--- message after a refused MAIL or when every recipient was refused, and
--- disconnects. Returns true when the message may go on to DATA.
-function C.envelope(conn, macros)
+-- The macros for MAIL as a flat name, value list: the queue id MT_QID
+-- as "i" and, with MT_AUTH, {auth_authen} and {auth_type}.
+function C.mail_macros()
+	local macros = {}
+	if C.env("MT_QID") then
+		table.insert(macros, "i")
+		table.insert(macros, C.env("MT_QID"))
+	end
+	if C.env("MT_AUTH") then
+		table.insert(macros, "{auth_authen}")
+		table.insert(macros, C.env("MT_AUTH"))
+		table.insert(macros, "{auth_type}")
+		table.insert(macros, "PLAIN")
+	end
+	return macros
+end
+
+-- MAIL FROM MT_FROM (default from, or <alice@example.test>), with the
+-- macros given (a flat name, value list) for that stage, then RCPT TO
+-- each of MT_RCPTS. Like an MTA it aborts the message after a refused
+-- MAIL or when every recipient was refused, and disconnects. Returns
+-- true when the message may go on to DATA.
+function C.envelope(conn, macros, from)
 	if macros ~= nil and #macros > 0 then
 		local err = mt.macro(conn, SMFIC_MAIL, table.unpack(macros))
 		if err ~= nil then
@@ -96,9 +130,10 @@ function C.envelope(conn, macros)
 		end
 	end
 	local accepted = 0
-	if C.step(conn, "mail", mt.mailfrom(conn, C.env("MT_FROM", "<alice@example.test>"))) == "continue" then
+	if C.stage(conn, "mail", SMFIP_NOMAIL, mt.mailfrom,
+		    C.env("MT_FROM", from or "<alice@example.test>")) == "continue" then
 		for rcpt in string.gmatch(C.env("MT_RCPTS", "bob@example.test"), "[^,]+") do
-			if C.step(conn, "rcpt " .. rcpt, mt.rcptto(conn, "<" .. rcpt .. ">")) == "continue" then
+			if C.stage(conn, "rcpt " .. rcpt, SMFIP_NORCPT, mt.rcptto, "<" .. rcpt .. ">") == "continue" then
 				accepted = accepted + 1
 			end
 		end
@@ -110,6 +145,21 @@ function C.envelope(conn, macros)
 		return false
 	end
 	return true
+end
+
+function C.yesno(b)
+	return b and "yes" or "no"
+end
+
+-- Counts the header fields NAME added or inserted at EOM, prints
+-- "TAG-count N" and returns N.
+function C.count_headers(conn, name, tag)
+	local n = 0
+	while mt.getheader(conn, name, n) ~= nil do
+		n = n + 1
+	end
+	C.say(tag .. "-count", tostring(n))
+	return n
 end
 
 -- Headers and body of a small message, then EOM; returns the EOM reply.

@@ -28,10 +28,6 @@ local function escape(v)
 	return (v:gsub("\\", "\\\\"):gsub("\r", "\\r"):gsub("\n", "\\n"):gsub("\t", "\\t"))
 end
 
-local function yesno(b)
-	return b and "yes" or "no"
-end
-
 -- The header fields ({name, value}) and the body (CRLF) of a message.
 local function parse(path)
 	local f = io.open(path, "rb")
@@ -65,77 +61,21 @@ local function parse(path)
 end
 
 local function report(conn, name, tag)
-	local n = 0
-	while mt.getheader(conn, name, n) ~= nil do
-		n = n + 1
-	end
-	C.say(tag .. "-count", tostring(n))
-	for i = 0, n - 1 do
+	for i = 0, C.count_headers(conn, name, tag) - 1 do
 		local v = mt.getheader(conn, name, i)
 		C.say(tag .. "-value", tostring(i), escape(v))
-		C.say(tag .. "-insert-0", tostring(i), yesno(mt.eom_check(conn, MT_HDRINSERT, name, v, 0)))
+		C.say(tag .. "-insert-0", tostring(i), C.yesno(mt.eom_check(conn, MT_HDRINSERT, name, v, 0)))
 	end
 end
 
--- A stage the filter opted out of (SMFIP_NO*: OpenDKIM as a peer skips
--- HELO) is not sent; it is printed as "STAGE skipped".
-local function opted(conn, opt)
-	return opt ~= nil and mt.test_option(conn, opt)
-end
-
-local function stage(conn, label, opt, fn, ...)
-	if opted(conn, opt) then
-		C.say(label, "skipped")
-		return "continue"
+-- DATA, the header fields, EOH, the body in chunks and EOM, each unless
+-- the filter opted out of it (C.stage). Returns true when EOM was
+-- accepted: OpenDKIM answers accept at EOM, after its changes.
+local function send(conn, fields, body)
+	if C.stage(conn, "data", SMFIP_NODATA, mt.data) ~= "continue" then
+		return false
 	end
-	return C.step(conn, label, fn(conn, ...))
-end
-
-C.run(function()
-	local fields, body = parse(C.env("MT_MSG"))
-	local conn, r = C.open(C.env("MT_CLIENT_NAME", "mx.example.test"),
-		C.env("MT_CLIENT_ADDR", "203.0.113.50"))
-	if r ~= "continue" or
-	    stage(conn, "helo", SMFIP_NOHELO, mt.helo, C.env("MT_HELO", "mx.example.test")) ~= "continue" then
-		mt.disconnect(conn)
-		return
-	end
-	local macros = {}
-	if C.env("MT_QID") then
-		table.insert(macros, "i")
-		table.insert(macros, C.env("MT_QID"))
-	end
-	if C.env("MT_AUTH") then
-		table.insert(macros, "{auth_authen}")
-		table.insert(macros, C.env("MT_AUTH"))
-		table.insert(macros, "{auth_type}")
-		table.insert(macros, "PLAIN")
-	end
-	if #macros > 0 then
-		local err = mt.macro(conn, SMFIC_MAIL, table.unpack(macros))
-		if err ~= nil then
-			error("mt.macro: " .. tostring(err))
-		end
-	end
-	local accepted = 0
-	if stage(conn, "mail", SMFIP_NOMAIL, mt.mailfrom, C.env("MT_FROM", "<alice@dkim.test>")) == "continue" then
-		for rcpt in string.gmatch(C.env("MT_RCPTS", "bob@example.test"), "[^,]+") do
-			if stage(conn, "rcpt " .. rcpt, SMFIP_NORCPT, mt.rcptto, "<" .. rcpt .. ">") == "continue" then
-				accepted = accepted + 1
-			end
-		end
-	end
-	if accepted == 0 then
-		mt.abort(conn)
-		C.say("abort")
-		mt.disconnect(conn)
-		return
-	end
-	if stage(conn, "data", SMFIP_NODATA, mt.data) ~= "continue" then
-		mt.disconnect(conn)
-		return
-	end
-	if not opted(conn, SMFIP_NOHDRS) then
+	if not C.opted(conn, SMFIP_NOHDRS) then
 		for _, h in ipairs(fields) do
 			local err = mt.header(conn, h[1], h[2])
 			if err ~= nil then
@@ -144,30 +84,34 @@ C.run(function()
 			local hr = C.reply(conn)
 			if hr ~= "continue" then
 				C.say("header " .. h[1], hr)
-				mt.disconnect(conn)
-				return
+				return false
 			end
 		end
 	end
-	if stage(conn, "eoh", SMFIP_NOEOH, mt.eoh) ~= "continue" then
-		mt.disconnect(conn)
-		return
+	if C.stage(conn, "eoh", SMFIP_NOEOH, mt.eoh) ~= "continue" then
+		return false
 	end
 	local pos = 1
-	while pos <= #body and not opted(conn, SMFIP_NOBODY) do
+	while pos <= #body and not C.opted(conn, SMFIP_NOBODY) do
 		local err = mt.bodystring(conn, body:sub(pos, pos + 32767))
 		if err ~= nil then
 			error("body: " .. tostring(err))
 		end
 		pos = pos + 32768
 	end
-	-- OpenDKIM answers accept at EOM, after its changes.
 	local er = C.step(conn, "eom", mt.eom(conn))
-	if er ~= "continue" and er ~= "accept" then
-		mt.disconnect(conn)
+	return er == "continue" or er == "accept"
+end
+
+C.run(function()
+	local fields, body = parse(C.env("MT_MSG"))
+	local conn = C.greet()
+	if conn == nil or not C.envelope(conn, C.mail_macros(), "<alice@dkim.test>") then
 		return
 	end
-	report(conn, "Authentication-Results", "ar")
-	report(conn, "DKIM-Signature", "sig")
+	if send(conn, fields, body) then
+		report(conn, "Authentication-Results", "ar")
+		report(conn, "DKIM-Signature", "sig")
+	end
 	mt.disconnect(conn)
 end)

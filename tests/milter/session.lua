@@ -20,18 +20,7 @@ C.run(function()
 	if conn == nil then
 		return
 	end
-	local macros = {}
-	if C.env("MT_QID") then
-		table.insert(macros, "i")
-		table.insert(macros, C.env("MT_QID"))
-	end
-	if C.env("MT_AUTH") then
-		table.insert(macros, "{auth_authen}")
-		table.insert(macros, C.env("MT_AUTH"))
-		table.insert(macros, "{auth_type}")
-		table.insert(macros, "PLAIN")
-	end
-	if not C.envelope(conn, macros) then
+	if not C.envelope(conn, C.mail_macros()) then
 		return
 	end
 	C.content(conn)

@@ -2,7 +2,7 @@
 -- postern wrote at EOM.
 --
 --   MT_SOCKET, MT_TAG, MT_QID, MT_CLIENT_NAME, MT_CLIENT_ADDR, MT_HELO,
---   MT_FROM, MT_RCPTS    as in session.lua
+--   MT_FROM, MT_RCPTS, MT_AUTH   as in session.lua
 --
 -- Prints the replies as session.lua does ("connect continue" ...
 -- "eom continue"); when the message reached EOM, then:
@@ -22,29 +22,12 @@ local function unfold(v)
 	return (v:gsub("\r?\n[ \t]*", " "))
 end
 
-local function yesno(b)
-	return b and "yes" or "no"
-end
-
-local function report(conn, name, tag)
-	local n = 0
-	while mt.getheader(conn, name, n) ~= nil do
-		n = n + 1
-	end
-	C.say(tag .. "-count", tostring(n))
-	return n
-end
-
 C.run(function()
 	local conn = C.greet()
 	if conn == nil then
 		return
 	end
-	local macros = {}
-	if C.env("MT_QID") then
-		macros = { "i", C.env("MT_QID") }
-	end
-	if not C.envelope(conn, macros) then
+	if not C.envelope(conn, C.mail_macros()) then
 		return
 	end
 	if C.content(conn) ~= "continue" then
@@ -52,15 +35,15 @@ C.run(function()
 		return
 	end
 
-	if report(conn, AR, "ar") > 0 then
+	if C.count_headers(conn, AR, "ar") > 0 then
 		local v = mt.getheader(conn, AR, 0)
 		C.say("ar-value " .. unfold(v))
-		C.say("ar-insert-0", yesno(mt.eom_check(conn, MT_HDRINSERT, AR, v, 0)))
+		C.say("ar-insert-0", C.yesno(mt.eom_check(conn, MT_HDRINSERT, AR, v, 0)))
 	end
-	for i = 0, report(conn, RS, "rs") - 1 do
+	for i = 0, C.count_headers(conn, RS, "rs") - 1 do
 		local v = mt.getheader(conn, RS, i)
 		C.say("rs-value", tostring(i), unfold(v))
-		C.say("rs-insert-0", tostring(i), yesno(mt.eom_check(conn, MT_HDRINSERT, RS, v, 0)))
+		C.say("rs-insert-0", tostring(i), C.yesno(mt.eom_check(conn, MT_HDRINSERT, RS, v, 0)))
 	end
 	mt.disconnect(conn)
 end)
