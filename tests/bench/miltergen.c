@@ -14,6 +14,21 @@
  * it sets are the macros sent at each stage, a header value keeps its
  * leading space only with SMFIP_HDR_LEADSPC, and SMFIR_SKIP stops the body.
  *
+ *   miltergen -s inet:PORT@HOST|unix:PATH -m MESSAGE [-c CONCURRENCY]
+ *             [-n MESSAGES] [-t SECONDS] [--client-ip A] [--client-name N]
+ *             [--helo N] [--from A] [--rcpt A]... [--auth USER]
+ *             [--macro [STAGE:]NAME=VALUE]... [--expect-header NAME[:TEXT]]...
+ *             [--pid PID] [--timeout SECONDS] [--chunk BYTES] [-v]
+ *
+ * -n counts messages over all threads, -t stops starting sessions after
+ * SECONDS; with both, whichever comes first. MESSAGE is a file of headers,
+ * an empty line and a body, with LF or CRLF line ends. The macros are
+ * Postfix's defaults (j, {daemon_name}, i, {auth_authen} with --auth,
+ * {mail_addr}, {rcpt_addr}, ...) plus --macro; STAGE is connect, helo,
+ * mail, rcpt, data, eoh or eom, by default the stage where Postfix sends
+ * that macro. -v shows the negotiation and the header changes of the first
+ * message on stderr.
+ *
  * It is not an MTA: it applies no modification, keeps no queue and sends
  * the same message each time. It counts a message as ok when the filter
  * accepts it and, with --expect-header, when every expected header was
@@ -27,7 +42,8 @@
  * to the final answer at the end of the message, over the ok messages.
  * cpu_ms_per_msg and peak_rss_kb are those of --pid and its children
  * (postern's supervisor and its filter process): utime+stime from
- * /proc/PID/stat before and after, and the sum of their VmHWM; "-"
+ * /proc/PID/stat before and after, and the sum of their VmHWM (the peak
+ * since each process started) at the end; "-"
  * without --pid. gen_cpu_ms_per_msg is this program's own CPU time.
  * Failure reasons go to stderr; the exit status is 1 when any message
  * failed, 2 for a usage error.
@@ -316,21 +332,26 @@ stage_by_name(const char *name, size_t len)
 	return ST_CONNECT;
 }
 
+/* Whether a space-separated list of macro names has name. */
+static bool
+list_has(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *m = list, *hit; (hit = strstr(m, name)) != NULL; m = hit + 1)
+		if ((hit == list || hit[-1] == ' ') &&
+		    (hit[len] == ' ' || hit[len] == '\0'))
+			return true;
+	return false;
+}
+
 /* The stage where Postfix sends a macro by default, else connect. */
 static enum stage
 default_stage(const char *name)
 {
-	size_t len = strlen(name);
-
-	for (int i = 0; i < NSTAGES; i++) {
-		const char *m = stages[i].macros, *hit;
-		while ((hit = strstr(m, name)) != NULL) {
-			if ((hit == stages[i].macros || hit[-1] == ' ') &&
-			    (hit[len] == ' ' || hit[len] == '\0'))
-				return (enum stage)i;
-			m = hit + 1;
-		}
-	}
+	for (int i = 0; i < NSTAGES; i++)
+		if (list_has(stages[i].macros, name))
+			return (enum stage)i;
 	return ST_CONNECT;
 }
 
@@ -343,20 +364,18 @@ add_macro(const char *arg)
 
 	if (eq == NULL)
 		die("--macro %s: want [STAGE:]NAME=VALUE", arg);
-	if (colon != NULL && colon < eq && arg[0] != '{') {
-		st = stage_by_name(arg, (size_t)(colon - arg));
-		arg = colon + 1;
-	} else {
-		char *name = xstrndup(arg, (size_t)(eq - arg));
-		st = default_stage(name);
-		free(name);
-	}
+	bool staged = colon != NULL && colon < eq && arg[0] != '{';
+	const char *n = staged ? colon + 1 : arg;
+	char *name = xstrndup(n, (size_t)(eq - n));
+	st = staged ? stage_by_name(arg, (size_t)(colon - arg)) : default_stage(name);
 	opt.macros = xrealloc(opt.macros, (opt.nmacros + 1) * sizeof(*opt.macros));
-	opt.macros[opt.nmacros].name = xstrndup(arg, (size_t)(eq - arg));
+	opt.macros[opt.nmacros].name = name;
 	opt.macros[opt.nmacros++].value = xstrdup(eq + 1);
-	char *list = xasprintf("%s %.*s", opt.stage_macros[st], (int)(eq - arg), arg);
-	free(opt.stage_macros[st]);
-	opt.stage_macros[st] = list;
+	if (!list_has(opt.stage_macros[st], name)) {
+		char *list = xasprintf("%s %s", opt.stage_macros[st], name);
+		free(opt.stage_macros[st]);
+		opt.stage_macros[st] = list;
+	}
 }
 
 static void
@@ -1128,6 +1147,9 @@ worker_main(void *arg)
 		if (session_run(w, why, sizeof(why)) < 0) {
 			w->failed++;
 			count_reason(why);
+			/* A filter that is down fails fast: do not spin. */
+			if (strncmp(why, "connect:", 8) == 0)
+				usleep(10000);
 			continue;
 		}
 		w->ok++;
