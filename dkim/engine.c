@@ -21,7 +21,6 @@ struct dkim_engine {
 	DKIM_LIB *lib;
 	struct dns_resolver *resolver;
 	struct dkim_engine_opts opts;
-	char **signed_headers, **oversigned_headers; /* copies, for the signer */
 };
 
 /* A query of the bridge: the reply is written at once, in query_start. */
@@ -99,7 +98,7 @@ write_reply(unsigned char *buf, size_t cap, const char *name, const struct dns_a
 	if (cap < 12)
 		return 0;
 	memset(buf, 0, 12);
-	buf[2] = 0x81; /* QR, RD */
+	buf[2] = 0x81;                                       /* QR, RD */
 	buf[3] = 0x80 | (a->status == DNS_NXDOMAIN ? 3 : 0); /* RA, RCODE */
 	put16(buf, 4, 1);
 	put16(buf, 6, (unsigned)nrr);
@@ -174,15 +173,15 @@ bridge_start(void *srv, int type, unsigned char *query, unsigned char *buf, size
 		for (size_t i = 0; i < nrr; i++)
 			total += a->rr[i].text ? strlen(a->rr[i].text) : 0;
 		if (total > DKIM_KEY_TXT_MAX) {
-			snprintf(why, sizeof(why), "key record of %zu bytes, over %d", total,
-			         DKIM_KEY_TXT_MAX);
+			snprintf(why, sizeof(why), "key record of %zu bytes, over %d",
+			         total, DKIM_KEY_TXT_MAX);
 			scope_note(name, why);
 			nrr = 0;
 		}
 		q->len = write_reply(buf, buflen, name, a, nrr);
 		if (q->len == 0) {
-			snprintf(why, sizeof(why), "key reply of %zu records does not fit",
-			         nrr);
+			snprintf(why, sizeof(why),
+			         "key reply of %zu records does not fit", nrr);
 			scope_note(name, why);
 			q->len = write_reply(buf, buflen, name, a, 0);
 			if (q->len == 0)
@@ -247,28 +246,6 @@ prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 	return DKIM_CBSTAT_CONTINUE;
 }
 
-static char **
-copy_names(const char *const *v)
-{
-	size_t n = 0;
-	char **c;
-
-	while (v != NULL && v[n] != NULL)
-		n++;
-	c = xcalloc(n + 1, sizeof(char *));
-	for (size_t i = 0; i < n; i++)
-		c[i] = xstrdup(v[i]);
-	return c;
-}
-
-static void
-free_names(char **v)
-{
-	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-		free(v[i]);
-	free(v);
-}
-
 struct dkim_engine *
 dkim_engine_new(struct dns_resolver *r, const struct dkim_engine_opts *o, char **error_r)
 {
@@ -285,12 +262,8 @@ dkim_engine_new(struct dns_resolver *r, const struct dkim_engine_opts *o, char *
 		free(e);
 		return NULL;
 	}
-	e->signed_headers = copy_names(o->signed_headers);
-	e->oversigned_headers = copy_names(o->oversigned_headers);
-	e->opts.signed_headers = (const char *const *)e->signed_headers;
-	e->opts.oversigned_headers = (const char *const *)e->oversigned_headers;
-	if (dkim_options(e->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof(flags)) !=
-	    DKIM_STAT_OK)
+	if (dkim_options(e->lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
+	                 sizeof(flags)) != DKIM_STAT_OK)
 		step = "flags";
 	else if (dkim_options(e->lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits,
 	                      sizeof(bits)) != DKIM_STAT_OK)
@@ -322,8 +295,6 @@ dkim_engine_free(struct dkim_engine *e)
 		return;
 	if (e->lib != NULL)
 		dkim_close(e->lib);
-	free_names(e->signed_headers);
-	free_names(e->oversigned_headers);
 	free(e);
 }
 

@@ -27,18 +27,21 @@ struct dns_resolver;
 struct dns_answer;
 struct dkim_engine;
 
+/* The header lists are not copied: they belong to the configuration
+ * snapshot that owns the engine. */
 struct dkim_engine_opts {
-	unsigned min_rsa_bits;              /* RFC 8301: 1024 */
-	unsigned timeout_s;                 /* key lookups */
-	const char *const *signed_headers;  /* NULL-terminated, lower case */
+	unsigned min_rsa_bits;             /* RFC 8301: 1024 */
+	unsigned timeout_s;                /* key lookups */
+	const char *const *signed_headers; /* NULL-terminated, lower case */
 	const char *const *oversigned_headers;
-	int hdr_canon, body_canon; /* 0 simple, 1 relaxed */
+	bool hdr_canon, body_canon; /* relaxed (else simple), for signing */
 };
 
-/* A new engine over resolver r (not owned; it must outlive the engine).
+/* A new engine over resolver r (not owned; it must outlive the engine,
+ * as must the lists of o).
  * Returns NULL with a malloc'd *error_r when libopendkim refuses. */
-struct dkim_engine *dkim_engine_new(struct dns_resolver *r, const struct dkim_engine_opts *o,
-                                    char **error_r);
+struct dkim_engine *dkim_engine_new(struct dns_resolver *r,
+                                    const struct dkim_engine_opts *o, char **error_r);
 void dkim_engine_free(struct dkim_engine *e);
 
 /* For the verifier and the signer. */

@@ -184,10 +184,6 @@ dkim_key_clear(struct dkim_key *k)
 	free(k->domain);
 	free(k->selector);
 	free(k->path);
-	if (k->secret != NULL) {
-		OPENSSL_cleanse(k->secret, k->secret_len);
-		free(k->secret);
-	}
 	EVP_PKEY_free(k->pkey);
 	memset(k, 0, sizeof(*k));
 }
@@ -379,17 +375,9 @@ dkim_key_parse_private(struct dkim_key *k, const char *text, size_t len, char **
 		return -1;
 	}
 	EVP_PKEY_free(k->pkey);
-	if (k->secret != NULL) {
-		OPENSSL_cleanse(k->secret, k->secret_len);
-		free(k->secret);
-	}
 	k->alg = id == EVP_PKEY_RSA ? DKIM_ALG_RSA : DKIM_ALG_ED25519;
 	k->bits = id == EVP_PKEY_RSA ? (unsigned)bits : 256;
 	k->pkey = pkey;
-	k->secret = xmalloc(len + 1);
-	memcpy(k->secret, text, len);
-	k->secret[len] = '\0';
-	k->secret_len = len;
 	return 0;
 }
 

@@ -75,12 +75,8 @@ struct dkim_key {
 	enum dkim_key_state state;
 	int64_t created;     /* unix time; 0 when unknown (OpenDKIM files) */
 	int64_t state_since; /* unix time of the last state change */
-	/* Loaded for active keys only (NULL otherwise): the key as
-	 * libopendkim's dkim_sign takes it (the PEM text of the file, PKCS#1
-	 * or PKCS#8, NUL-terminated), and the parsed key (an EVP_PKEY *,
-	 * for signing without parsing again). */
-	char *secret;
-	size_t secret_len;
+	/* Loaded for active keys only (NULL otherwise): the parsed key (an
+	 * EVP_PKEY *) that dkim/sign.c signs with, parsed once. */
 	void *pkey;
 };
 
@@ -107,7 +103,7 @@ struct dkim_keytable {
 	size_t nkeys;
 	struct dkim_sign_rule *rules; /* in the order they are tried */
 	size_t nrules;
-	char *source;        /* "sqlite:/var/lib/postern/postern.db" or "opendkim:KT,ST" */
+	char *source; /* "sqlite:/var/lib/postern/postern.db" or "opendkim:KT,ST" */
 	int64_t data_version; /* sqlite: PRAGMA data_version at load time */
 	void *priv;           /* the backend's: what dkim_keytable_changed needs */
 };
@@ -115,8 +111,8 @@ struct dkim_keytable {
 /* Load the table named by spec ("sqlite" or "opendkim:KT,ST"); database
  * is the SQLite file for "sqlite". Returns 0, or -1 with a malloc'd
  * *error_r that names the file, line or key and the reason. */
-int dkim_keytable_load(const char *spec, const char *database, struct dkim_keytable **kt_r,
-                       char **error_r);
+int dkim_keytable_load(const char *spec, const char *database,
+                       struct dkim_keytable **kt_r, char **error_r);
 void dkim_keytable_free(struct dkim_keytable *kt);
 
 /* Has the table's source changed since it was loaded? Returns 1 when it
@@ -137,8 +133,8 @@ size_t dkim_keytable_match(const struct dkim_keytable *kt, const char *from_addr
                            const struct dkim_key **keys_r, size_t max);
 
 /* Read and check one private key file: safe permissions, parses, RSA of
- * 1024 to 4096 bits or Ed25519. Fills alg, bits, secret, secret_len and
- * pkey of *k. Returns 0, or -1 with a malloc'd *error_r
+ * 1024 to 4096 bits or Ed25519. Fills alg, bits and pkey of *k. Returns 0, or -1 with a
+ * malloc'd *error_r
  * ("/path: readable by group or others (mode 0644); chmod 600 it"). */
 int dkim_key_load_private(struct dkim_key *k, char **error_r);
 
@@ -150,8 +146,7 @@ void dkim_key_set_owner(uid_t uid);
 
 /* The parsing half of dkim_key_load_private, without the file checks:
  * text (len bytes, PEM) must hold an RSA key of 1024 to 4096 bits or an
- * Ed25519 key. Fills alg, bits, secret (a NUL-terminated copy of text),
- * secret_len and pkey of *k. k->path names the key in *error_r. */
+ * Ed25519 key. Fills alg, bits and pkey of *k. k->path names the key in *error_r. */
 int dkim_key_parse_private(struct dkim_key *k, const char *text, size_t len,
                            char **error_r);
 
@@ -160,7 +155,7 @@ void dkim_key_clear(struct dkim_key *k);
 
 /* Read an OpenDKIM KeyTable and SigningTable ("KT,ST" as after
  * "opendkim:") without reading any key file: keys have name, domain,
- * selector, path and state active, and no secret. For "posternctl keys
+ * selector, path and state active, and no pkey. For "posternctl keys
  * import-opendkim". Returns 0, or -1 with a malloc'd *error_r. */
 int dkim_keytable_parse_opendkim(const char *files, struct dkim_keytable **kt_r,
                                  char **error_r);

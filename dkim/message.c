@@ -29,14 +29,13 @@ struct field {
 	int sig; /* index among the DKIM-Signature fields, or -1 */
 };
 
-
 struct dkim_msg {
 	struct dkim_engine *engine;
 	char *id;
 	struct field *fields;
 	size_t nfields, cap, bytes;
-	size_t nsigs;     /* DKIM-Signature fields, kept or not */
-	bool overflow;    /* more fields than we keep */
+	size_t nsigs;  /* DKIM-Signature fields, kept or not */
+	bool overflow; /* more fields than we keep */
 	bool from_done;
 	char *from;
 
@@ -235,11 +234,13 @@ screen_all(struct dkim_msg *m)
 			continue;
 		r = &m->results[f->sig];
 		const char *value = f->text + f->name_len + 2;
-		if (dkim_sig_screen(value, strlen(value), n, &r->info, why, sizeof(why)) < 0) {
+		if (dkim_sig_screen(value, strlen(value), n, &r->info, why, sizeof(why)) <
+		    0) {
 			set_result(r, DKIM_R_PERMERROR, why);
 			m->fed[f->sig] = false;
 		} else if (strcasestr(value, PAD_FIELD) != NULL) {
-			set_result(r, DKIM_R_PERMERROR, "h= names postern's own padding field");
+			set_result(r, DKIM_R_PERMERROR,
+			           "h= names postern's own padding field");
 			m->fed[f->sig] = false;
 		}
 	}
@@ -294,7 +295,8 @@ dkim_msg_verify_start(struct dkim_msg *m, const struct dkim_verify_opts *o)
 			continue;
 		if (nfed >= o->max_signatures) {
 			char why[120];
-			snprintf(why, sizeof(why), "not checked: over dkim_max_signatures (%u)",
+			snprintf(why, sizeof(why),
+			         "not checked: over dkim_max_signatures (%u)",
 			         o->max_signatures);
 			set_result(&m->results[i], DKIM_R_NEUTRAL, why);
 			m->fed[i] = false;
@@ -396,24 +398,29 @@ map_result(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r,
 	           err == DKIM_SIGERROR_OK) {
 		bool rsa = strncmp(r->info.a, "rsa-", 4) == 0;
 		if (strcmp(r->info.a, "rsa-sha1") == 0)
-			set_result(r, DKIM_R_POLICY, "rsa-sha1 is not acceptable (RFC 8301)");
+			set_result(r, DKIM_R_POLICY,
+			           "rsa-sha1 is not acceptable (RFC 8301)");
 		else if (rsa && r->bits < m->vopts.min_rsa_bits) {
-			snprintf(why, sizeof(why), "RSA key of %u bits, under %u (RFC 8301)",
-			         r->bits, m->vopts.min_rsa_bits);
+			snprintf(why, sizeof(why),
+			         "RSA key of %u bits, under %u (RFC 8301)", r->bits,
+			         m->vopts.min_rsa_bits);
 			set_result(r, DKIM_R_POLICY, why);
 		} else if (r->info.has_l && !m->vopts.allow_l)
-			set_result(r, DKIM_R_POLICY,
-			           "l= tag: the body is signed only in part (dkim_allow_l_tag)");
+			set_result(
+			    r, DKIM_R_POLICY,
+			    "l= tag: the body is signed only in part (dkim_allow_l_tag)");
 		else
 			set_result(r, DKIM_R_PASS, NULL);
 	} else if (err == DKIM_SIGERROR_KEYFAIL) {
-		set_result(r, DKIM_R_TEMPERROR, scope_says ? scope->why : "key lookup failed");
+		set_result(r, DKIM_R_TEMPERROR,
+		           scope_says ? scope->why : "key lookup failed");
 	} else if (err == DKIM_SIGERROR_KEYTOOSMALL) {
-		snprintf(why, sizeof(why), "RSA key of %u bits, under %u (RFC 8301)", r->bits,
-		         m->vopts.min_rsa_bits);
+		snprintf(why, sizeof(why), "RSA key of %u bits, under %u (RFC 8301)",
+		         r->bits, m->vopts.min_rsa_bits);
 		set_result(r, DKIM_R_POLICY, why);
 	} else if (err == DKIM_SIGERROR_NOKEY) {
-		set_result(r, DKIM_R_PERMERROR, scope_says ? scope->why : "no key record");
+		set_result(r, DKIM_R_PERMERROR,
+		           scope_says ? scope->why : "no key record");
 	} else if (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_BADSIG) {
 		if (bh == DKIM_SIGBH_MISMATCH)
 			set_result(r, DKIM_R_FAIL, "body hash did not verify");
@@ -458,7 +465,8 @@ dkim_msg_verify_finish(struct dkim_msg *m, const struct dkim_sig_result **res_r)
 			}
 		}
 		if (found < 0) {
-			set_result(r, DKIM_R_PERMERROR, "libopendkim did not take the signature");
+			set_result(r, DKIM_R_PERMERROR,
+			           "libopendkim did not take the signature");
 			continue;
 		}
 		next = (size_t)found + 1;
@@ -471,19 +479,16 @@ dkim_msg_verify_finish(struct dkim_msg *m, const struct dkim_sig_result **res_r)
 
 int
 dkim_msg_sign_start(struct dkim_msg *m, const struct dkim_key *const *keys, size_t n,
-                    const char *canon, char *why, size_t whylen)
+                    char *why, size_t whylen)
 {
 	const struct dkim_engine_opts *o = dkim_engine_opts(m->engine);
-	const char *slash = strchr(canon, '/');
-	bool hr = strncmp(canon, "relaxed", 7) == 0;
-	/* RFC 6376 section 3.5: "relaxed" alone is relaxed/simple. */
-	bool br = slash != NULL && strcmp(slash + 1, "relaxed") == 0;
 
 	if (m->overflow) {
 		snprintf(why, whylen, "header over the limits postern keeps");
 		return -1;
 	}
-	m->signer = dkim_signer_new(keys, n, hr, br, o->signed_headers, o->oversigned_headers);
+	m->signer = dkim_signer_new(keys, n, o->hdr_canon, o->body_canon,
+	                            o->signed_headers, o->oversigned_headers);
 	m->nkeys = n;
 	return 0;
 }

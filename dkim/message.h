@@ -66,9 +66,10 @@ void dkim_msg_verify_start(struct dkim_msg *m, const struct dkim_verify_opts *o)
 unsigned dkim_msg_max_signatures(const struct dkim_msg *m);
 
 /* At the end of the header: start signing with keys[0..n) (active keys
- * of the signing table). Returns 0, or -1 with a reason in why. */
+ * of the signing table), with the engine's canonicalization and header
+ * lists. Returns 0, or -1 with a reason in why. */
 int dkim_msg_sign_start(struct dkim_msg *m, const struct dkim_key *const *keys, size_t n,
-                        const char *hdr_body_canon, char *why, size_t whylen);
+                        char *why, size_t whylen);
 
 /* A body chunk (after the end of the header). */
 void dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len);

@@ -76,12 +76,14 @@ dkim_canon_body_add(struct dkim_canon_body *c, const unsigned char *p, size_t le
 				body_eol(c);
 				continue;
 			}
-			body_text(c, (const unsigned char *)"\r", 1); /* a lone CR is text */
+			body_text(c, (const unsigned char *)"\r",
+			          1); /* a lone CR is text */
 		}
 		if (ch == '\r')
 			c->cr = true;
 		else if (ch == '\n')
-			body_eol(c); /* a bare LF ends a line, as the MTA will write CRLF */
+			body_eol(
+			    c); /* a bare LF ends a line, as the MTA will write CRLF */
 		else if (c->relaxed && (ch == ' ' || ch == '\t'))
 			c->wsp = true;
 		else
@@ -180,7 +182,8 @@ dkim_signer_new(const struct dkim_key *const *keys, size_t n, bool hdr_relaxed,
 	s->signed_headers = signed_headers;
 	s->oversigned = oversigned_headers;
 	s->body_hash = EVP_MD_CTX_new();
-	if (s->body_hash == NULL || EVP_DigestInit_ex(s->body_hash, EVP_sha256(), NULL) != 1)
+	if (s->body_hash == NULL ||
+	    EVP_DigestInit_ex(s->body_hash, EVP_sha256(), NULL) != 1)
 		s->failed = true;
 	dkim_canon_body_init(&s->canon, body_relaxed, hash_put, s);
 	return s;
@@ -232,10 +235,12 @@ build_value(struct dkim_signer *s, const struct dkim_key *k, const char *bh, tim
 	char head[600];
 	size_t col;
 
-	snprintf(head, sizeof(head), "v=1; a=%s; c=%s/%s; d=%s; s=%s;\r\n\tt=%lld; bh=%s;\r\n\th=",
+	snprintf(head, sizeof(head),
+	         "v=1; a=%s; c=%s/%s; d=%s; s=%s;\r\n\tt=%lld; bh=%s;\r\n\th=",
 	         k->alg == DKIM_ALG_ED25519 ? "ed25519-sha256" : "rsa-sha256",
-	         s->hdr_relaxed ? "relaxed" : "simple", s->body_relaxed ? "relaxed" : "simple",
-	         k->domain, k->selector, (long long)now, bh);
+	         s->hdr_relaxed ? "relaxed" : "simple",
+	         s->body_relaxed ? "relaxed" : "simple", k->domain, k->selector,
+	         (long long)now, bh);
 	strbuf_puts(v, head);
 	col = 3;
 	bool first = true;
@@ -303,7 +308,8 @@ header_data(struct dkim_signer *s, const struct dkim_sign_field *f, size_t nf,
 			used[i - 1] = true;
 			buf = xgrow(buf, &cap, x->len + 3, 1);
 			strbuf_add(data, buf,
-			           dkim_canon_header(x->text, x->len, x->name_len, s->hdr_relaxed, buf));
+			           dkim_canon_header(x->text, x->len, x->name_len,
+			                             s->hdr_relaxed, buf));
 			break;
 		}
 	}
@@ -312,8 +318,8 @@ header_data(struct dkim_signer *s, const struct dkim_sign_field *f, size_t nf,
 	strbuf_puts(&sig, "DKIM-Signature: ");
 	strbuf_puts(&sig, value);
 	buf = xgrow(buf, &cap, sig.len + 3, 1);
-	size_t len = dkim_canon_header(sig.s, sig.len, strlen("DKIM-Signature"), s->hdr_relaxed,
-	                               buf);
+	size_t len = dkim_canon_header(sig.s, sig.len, strlen("DKIM-Signature"),
+	                               s->hdr_relaxed, buf);
 	strbuf_add(data, buf, len - 2);
 	free(sig.s);
 	free(buf);
@@ -371,7 +377,8 @@ dkim_signer_finish(struct dkim_signer *s, const struct dkim_sign_field *fields,
 		         key->alg == DKIM_ALG_ED25519 ? "ed25519-sha256" : "rsa-sha256");
 		if (s->failed || key->pkey == NULL) {
 			snprintf(m->reason, sizeof(m->reason), "%s",
-			         s->failed ? "hashing the body failed" : "the key is not loaded");
+			         s->failed ? "hashing the body failed"
+			                   : "the key is not loaded");
 			continue;
 		}
 		build_value(s, key, bh64, now, fields, nfields, &v);
@@ -386,7 +393,8 @@ dkim_signer_finish(struct dkim_signer *s, const struct dkim_sign_field *fields,
 		/* b= folded in lines of 72, then LF instead of CRLF. */
 		size_t slen = strlen(sig64), col = 4;
 		for (size_t off = 0; off < slen;) {
-			size_t room = col >= 76 ? 0 : 76 - col, take = slen - off < room ? slen - off : room;
+			size_t room = col >= 76 ? 0 : 76 - col,
+			       take = slen - off < room ? slen - off : room;
 			if (take == 0) {
 				strbuf_puts(&v, "\r\n\t ");
 				col = 2;

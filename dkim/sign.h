@@ -27,11 +27,11 @@ struct dkim_made;
  * put(arg, bytes, len). */
 struct dkim_canon_body {
 	bool relaxed;
-	bool cr;          /* the last byte was a CR not yet known to end a line */
-	bool wsp;         /* relaxed: white space waiting for more text */
-	bool content;     /* the current line has text */
-	bool any;         /* something was written */
-	size_t empty;     /* empty lines not yet written */
+	bool cr;      /* the last byte was a CR not yet known to end a line */
+	bool wsp;     /* relaxed: white space waiting for more text */
+	bool content; /* the current line has text */
+	bool any;     /* something was written */
+	size_t empty; /* empty lines not yet written */
 	void (*put)(void *arg, const void *p, size_t len);
 	void *arg;
 };

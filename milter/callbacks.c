@@ -363,6 +363,25 @@ cb_data(SMFICTX *ctx)
 	return answer(ctx, s, &v);
 }
 
+/* The DKIM work of the message, decided at its first header field:
+ * signing for mail from inside (when dkim_sign), verifying for the rest
+ * (when dkim_verify), or NULL when there is none, so that no field is
+ * kept for nothing. */
+static struct dkim_msg *
+message_dkim(struct session *s, struct message *m)
+{
+	const struct config *cfg = s->cfg;
+
+	if (!m->dkim_decided) {
+		m->dkim_decided = true;
+		m->dkim_signs = policy_bypass_reason(cfg, &s->facts) != NULL;
+		if (cfg->dkim_engine != NULL &&
+		    (m->dkim_signs ? cfg->dkim_sign : cfg->dkim_verify))
+			m->dkim = dkim_msg_new(cfg->dkim_engine, m->queue_id);
+	}
+	return m->dkim;
+}
+
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -370,11 +389,8 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct message *m = session_message(s);
 
 	m->size += (int64_t)(strlen(name) + strlen(value) + 4);
-	if (s->cfg->dkim_engine != NULL) {
-		if (m->dkim == NULL)
-			m->dkim = dkim_msg_new(s->cfg->dkim_engine, m->queue_id);
+	if (message_dkim(s, m) != NULL)
 		dkim_msg_header(m->dkim, name, value);
-	}
 	if (strcasecmp(name, "Authentication-Results") == 0) {
 		m->ar_count++;
 		if (authres_is_ours(value, s->cfg->authserv_id))
@@ -402,11 +418,13 @@ start_signing(struct session *s, struct message *m)
 	if (from != NULL)
 		n = dkim_keytable_match(kt, from, keys, sizeof(keys) / sizeof(keys[0]));
 	if (n == 0) {
-		str_printf(why, sizeof(why), "%s%s%s", from ? "no signing table entry for " : "",
-		           from ? from : "no From: address to sign for", "");
+		if (from != NULL)
+			str_printf(why, sizeof(why), "no signing table entry for %s",
+			           from);
+		else
+			str_printf(why, sizeof(why), "no From: address to sign for");
 		session_note(s, STAGE_EOM, "dkim_sign", CHECK_SKIP, why);
-	} else if (dkim_msg_sign_start(m->dkim, keys, n, s->cfg->dkim_canonicalization, why,
-	                               sizeof(why)) < 0) {
+	} else if (dkim_msg_sign_start(m->dkim, keys, n, why, sizeof(why)) < 0) {
 		session_note(s, STAGE_EOM, "dkim_sign", CHECK_FAIL, why);
 	} else {
 		/* The signer points into the table: hold it until the end of
@@ -427,15 +445,13 @@ cb_eoh(SMFICTX *ctx)
 	double t0 = clock_ms();
 
 	m->size += 2;
-	if (cfg->dkim_engine == NULL)
+	if (message_dkim(s, m) == NULL)
 		return SMFIS_CONTINUE;
-	if (m->dkim == NULL)
-		m->dkim = dkim_msg_new(cfg->dkim_engine, m->queue_id);
-	if (policy_bypass_reason(cfg, &s->facts) != NULL) {
-		if (cfg->dkim_sign)
-			start_signing(s, m);
-	} else if (cfg->dkim_verify) {
-		struct dkim_verify_opts o = {cfg->dkim_max_signatures, cfg->dkim_min_rsa_bits,
+	if (m->dkim_signs) {
+		start_signing(s, m);
+	} else {
+		struct dkim_verify_opts o = {cfg->dkim_max_signatures,
+		                             cfg->dkim_min_rsa_bits,
 		                             cfg->dkim_allow_l_tag};
 		dkim_msg_verify_start(m->dkim, &o);
 		m->dkim_mode = DKIM_VERIFYING;
@@ -462,7 +478,8 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
  * index among those headers, highest first, so the others keep theirs),
  * then put ours at the top. */
 static void
-write_headers(SMFICTX *ctx, struct session *s, const struct dkim_sig_result *dr, size_t ndr)
+write_headers(SMFICTX *ctx, struct session *s, const struct dkim_sig_result *dr,
+              size_t ndr)
 {
 	struct message *m = s->msg;
 	const char *methods[8 + 8];
@@ -526,13 +543,15 @@ write_signatures(SMFICTX *ctx, struct session *s)
 	for (size_t i = n; i > 0; i--) {
 		if (made[i - 1].value == NULL)
 			continue;
-		if (smfi_insheader(ctx, 0, "DKIM-Signature", made[i - 1].value) != MI_SUCCESS)
-			log_warnx("conn %lld: cannot add DKIM-Signature", (long long)s->id);
+		if (smfi_insheader(ctx, 0, "DKIM-Signature", made[i - 1].value) !=
+		    MI_SUCCESS)
+			log_warnx("conn %lld: cannot add DKIM-Signature",
+			          (long long)s->id);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (made[i].value == NULL)
-			log_warnx("conn %lld: not signed with d=%s s=%s: %s", (long long)s->id,
-			          made[i].d, made[i].s, made[i].reason);
+			log_warnx("conn %lld: not signed with d=%s s=%s: %s",
+			          (long long)s->id, made[i].d, made[i].s, made[i].reason);
 	session_policy_ctx(s, &pctx);
 	dkimcheck_signed(&pctx, made, n, m->dkim_ms);
 }

@@ -60,7 +60,8 @@ keys_poll(const struct config *cfg)
 	if (changed <= 0) /* unchanged, or cannot tell: keep it */
 		return;
 	if (keys_load(cfg, &error) < 0) {
-		log_errx("DKIM key table not reloaded, keeping the current one: %s", error);
+		log_errx("DKIM key table not reloaded, keeping the current one: %s",
+		         error);
 		free(error);
 		return;
 	}

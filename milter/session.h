@@ -39,6 +39,8 @@ struct message {
 	size_t nforged, forged_cap;
 	struct verdict last_reject; /* the last rejection given */
 	bool have_reject;
+	bool dkim_decided;     /* dkim and dkim_signs are set */
+	bool dkim_signs;       /* from inside: sign rather than verify */
 	struct dkim_msg *dkim; /* header fields until EOH, then the work */
 	struct keys_ref *keys; /* the key table the signer uses, held */
 	enum { DKIM_IDLE, DKIM_VERIFYING, DKIM_SIGNING } dkim_mode;

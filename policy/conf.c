@@ -764,7 +764,7 @@ make_dkim_engine(struct parse *p, struct config *cfg)
 		return 0;
 	cfg->dkim_engine = dkim_engine_new(cfg->resolver, &o, &err);
 	if (cfg->dkim_engine == NULL) {
-		fail(p, (size_t)key_index("dkim_signed_headers"), "%s", err);
+		fail(p, (size_t)key_index("dkim_verify"), "%s", err);
 		free(err);
 		return -1;
 	}

@@ -64,10 +64,10 @@ detail(const struct dkim_sig_result *r, char *buf, size_t len)
 	size_t used;
 
 	str_printf(buf, len, "dkim=%s", dkim_result_name(r->result));
-#define ADD(fmt, ...)                                                                   \
-	do {                                                                                \
-		used = strlen(buf);                                                             \
-		str_printf(buf + used, len - used, fmt, __VA_ARGS__);                           \
+#define ADD(fmt, ...)                                                                    \
+	do {                                                                             \
+		used = strlen(buf);                                                      \
+		str_printf(buf + used, len - used, fmt, __VA_ARGS__);                    \
 	} while (0)
 	if (in->d[0])
 		ADD(" d=%s", in->d);
@@ -89,8 +89,8 @@ detail(const struct dkim_sig_result *r, char *buf, size_t len)
 }
 
 static void
-set_verdict(struct policy_ctx *ctx, const struct dkim_sig_result *best, enum result_action a,
-            struct verdict *v)
+set_verdict(struct policy_ctx *ctx, const struct dkim_sig_result *best,
+            enum result_action a, struct verdict *v)
 {
 	char text[400];
 	const char *d = best != NULL && best->info.d[0] ? best->info.d : NULL;
@@ -100,7 +100,8 @@ set_verdict(struct policy_ctx *ctx, const struct dkim_sig_result *best, enum res
 	if (res == DKIM_R_NONE)
 		str_printf(text, sizeof(text), "DKIM: the message has no signature");
 	else if (res == DKIM_R_PASS)
-		str_printf(text, sizeof(text), "DKIM: signature of %s passed", d ? d : "?");
+		str_printf(text, sizeof(text), "DKIM: signature of %s passed",
+		           d ? d : "?");
 	else
 		str_printf(text, sizeof(text), "DKIM %s%s%s%s%s", dkim_result_name(res),
 		           d ? " for " : "", d ? d : "", why ? ": " : "", why ? why : "");
@@ -108,9 +109,11 @@ set_verdict(struct policy_ctx *ctx, const struct dkim_sig_result *best, enum res
 		if (*p == '%') /* Sendmail reads a reply text as a format */
 			*p = '?';
 	if (a == ACT_REJECT)
-		reply_set_raw(v, 550, res == DKIM_R_TEMPERROR ? "5.7.5" : "5.7.20", "%s", text);
+		reply_set_raw(v, 550, res == DKIM_R_TEMPERROR ? "5.7.5" : "5.7.20", "%s",
+		              text);
 	else
-		reply_set_raw(v, 451, res == DKIM_R_TEMPERROR ? "4.7.5" : "4.7.20", "%s", text);
+		reply_set_raw(v, 451, res == DKIM_R_TEMPERROR ? "4.7.5" : "4.7.20", "%s",
+		              text);
 	v->check = "dkim";
 	v->stage = STAGE_EOM;
 	if (ctx->cfg->soft_bounce)
@@ -134,9 +137,12 @@ dkimcheck_verified(struct policy_ctx *ctx, const struct dkim_sig_result *r, size
 	if (best != NULL)
 		res = best->result;
 	a = ctx->cfg->dkim_action[res];
-	const char *action = a == ACT_REJECT ? "reject" : a == ACT_DEFER ? "defer" : "dunno";
+	const char *action = a == ACT_REJECT  ? "reject"
+	                     : a == ACT_DEFER ? "defer"
+	                                      : "dunno";
 	if (n == 0) {
-		policy_report_row(ctx, STAGE_EOM, "dkim", CHECK_SKIP, action, "dkim=none", ms);
+		policy_report_row(ctx, STAGE_EOM, "dkim", CHECK_SKIP, action, "dkim=none",
+		                  ms);
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			detail(&r[i], buf, sizeof(buf));
@@ -183,8 +189,8 @@ dkimcheck_authres(const struct dkim_sig_result *r, size_t n, char **out, size_t 
 			strbuf_puts(&b, " reason=");
 			strbuf_value(&b, r[i].reason, false);
 		}
-		const char *const names[] = {"header.d", "header.i", "header.s", "header.a",
-		                             "header.b"};
+		const char *const names[] = {"header.d", "header.i", "header.s",
+		                             "header.a", "header.b"};
 		const char *const values[] = {in->d, in->i, in->s, in->a, in->b8};
 		for (size_t t = 0; t < 5; t++) {
 			if (values[t][0] == '\0')
@@ -194,7 +200,8 @@ dkimcheck_authres(const struct dkim_sig_result *r, size_t n, char **out, size_t 
 			strbuf_puts(&b, "=");
 			if (t == 1 && values[t][0] == '@' &&
 			    str_is_dot_atom(values[t] + 1, strlen(values[t] + 1)))
-				strbuf_puts(&b, values[t]); /* "@domain": RFC 8601 pvalue */
+				strbuf_puts(&b,
+				            values[t]); /* "@domain": RFC 8601 pvalue */
 			else if (t == 1)
 				strbuf_value(&b, values[t], true);
 			else
@@ -206,19 +213,20 @@ dkimcheck_authres(const struct dkim_sig_result *r, size_t n, char **out, size_t 
 }
 
 void
-dkimcheck_signed(struct policy_ctx *ctx, const struct dkim_made *made, size_t n, double ms)
+dkimcheck_signed(struct policy_ctx *ctx, const struct dkim_made *made, size_t n,
+                 double ms)
 {
 	char buf[400];
 
 	for (size_t i = 0; i < n; i++) {
 		if (made[i].value != NULL)
-			str_printf(buf, sizeof(buf), "d=%s s=%s a=%s", made[i].d, made[i].s,
-			           made[i].a);
+			str_printf(buf, sizeof(buf), "d=%s s=%s a=%s", made[i].d,
+			           made[i].s, made[i].a);
 		else
-			str_printf(buf, sizeof(buf), "d=%s s=%s a=%s reason=%s", made[i].d,
-			           made[i].s, made[i].a, made[i].reason);
+			str_printf(buf, sizeof(buf), "d=%s s=%s a=%s reason=%s",
+			           made[i].d, made[i].s, made[i].a, made[i].reason);
 		policy_report_row(ctx, STAGE_EOM, "dkim_sign",
-		                  made[i].value != NULL ? CHECK_PASS : CHECK_FAIL, "none", buf,
-		                  i == 0 ? ms : 0);
+		                  made[i].value != NULL ? CHECK_PASS : CHECK_FAIL, "none",
+		                  buf, i == 0 ? ms : 0);
 	}
 }

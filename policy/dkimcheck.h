@@ -27,7 +27,8 @@ void dkimcheck_verified(struct policy_ctx *ctx, const struct dkim_sig_result *r,
  * ("dkim=pass header.d=... header.i=... header.s=... header.a=...
  * header.b=..."), or "dkim=none". Each string is malloc'd; returns how
  * many were stored in out (at most max). */
-size_t dkimcheck_authres(const struct dkim_sig_result *r, size_t n, char **out, size_t max);
+size_t dkimcheck_authres(const struct dkim_sig_result *r, size_t n, char **out,
+                         size_t max);
 
 /* The dkim_sign rows of a signed message: one per signature made. */
 void dkimcheck_signed(struct policy_ctx *ctx, const struct dkim_made *made, size_t n,

@@ -28,7 +28,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-
 /* Hand one header field (name and value as the milter gives them) over. */
 static void
 add_field(struct dkim_msg *m, const char *f, size_t len)
@@ -67,7 +66,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *in = (const char *)data, *end = in + size, *p = in;
 
 	if (zone == NULL) {
-		struct dkim_engine_opts o = {1024, 2, signed_headers, signed_headers, 1, 1};
+		struct dkim_engine_opts o = {1024,           2, signed_headers,
+		                             signed_headers, 1, 1};
 		char *err = NULL;
 		zone = zone_new();
 		dns_cache_configure(0);

@@ -195,19 +195,16 @@ test_sqlite_backend(void **state)
 	assert_int_equal(kt->nrules, 4);
 	assert_string_equal(kt->keys[0].domain, "example.com");
 	assert_string_equal(kt->keys[0].name, "s1._domainkey.example.com");
-	assert_non_null(kt->keys[0].secret);
 	assert_non_null(kt->keys[0].pkey);
 	assert_int_equal(kt->keys[0].alg, DKIM_ALG_RSA);
 	assert_int_equal(kt->keys[0].bits, 1024);
 	assert_int_equal(kt->keys[1].alg, DKIM_ALG_ED25519);
 	assert_int_equal(kt->keys[1].bits, 256);
-	assert_null(kt->keys[2].secret); /* pending: not loaded */
-	assert_null(kt->keys[3].pkey);   /* retired */
+	assert_null(kt->keys[2].pkey); /* pending: not loaded */
+	assert_null(kt->keys[3].pkey); /* retired */
 	assert_int_equal(kt->keys[3].state, DKIM_KEY_RETIRED);
 	assert_int_equal(kt->keys[2].created, 1000);
 	assert_int_equal(kt->keys[2].state_since, 2000);
-	assert_substring(kt->keys[0].secret, "-----BEGIN PRIVATE KEY-----");
-	assert_int_equal(strlen(kt->keys[0].secret), kt->keys[0].secret_len);
 
 	/* every active key of the first matching rule's domain */
 	n = dkim_keytable_match(kt, "alice@EXAMPLE.COM", keys, 8);
