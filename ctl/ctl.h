@@ -69,6 +69,8 @@ void ctl_format_time(int64_t t, char buf[32]);
 
 /* The subcommand groups. */
 int ctl_keys(struct ctl *c, int argc, char **argv);
+int ctl_greylist(struct ctl *c, int argc, char **argv); /* greylist.c */
+int ctl_bans(struct ctl *c, int argc, char **argv);     /* greylist.c */
 
 /* keys import-opendkim (keys_import.c). */
 struct db_keys;

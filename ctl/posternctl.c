@@ -2,7 +2,7 @@
  * posternctl(8): postern's admin tool. This file is the entry point: the
  * global options, the table of subcommand groups, and the helpers every
  * group uses (configuration, argument parsing, messages, JSON). Each
- * group lives in its own file (keys.c).
+ * group lives in its own file (keys.c; greylist.c for greylist and bans).
  *
  * Exit status: 0 done or checked fine, 1 a check or an operation failed,
  * 2 bad usage (with a usage message on stderr).
@@ -22,6 +22,8 @@
 
 static const struct ctl_command groups[] = {
     {"keys", ctl_keys, "SUBCOMMAND ... (posternctl keys --help)"},
+    {"greylist", ctl_greylist, "SUBCOMMAND ... (posternctl greylist --help)"},
+    {"bans", ctl_bans, "list|lift ... (posternctl bans --help)"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 

@@ -107,10 +107,47 @@ static const char migration_3[] = "CREATE TABLE dkim_keys ("
                                   " key_id INTEGER PRIMARY KEY,"
                                   " started INTEGER NOT NULL);";
 
+/* 4: greylisting and client bans (db/greylist.c, "posternctl greylist"
+ * and "posternctl bans"). Times are unix seconds. A greylist client is
+ * a network ("192.0.2.0/24", "2001:db8::/64") or, when SPF passed, the
+ * verified sender domain ("example.com"). */
+static const char migration_4[] =
+    "CREATE TABLE greylist ("
+    " client TEXT NOT NULL,"
+    " sender TEXT NOT NULL,"
+    " rcpt TEXT NOT NULL,"
+    " first_seen INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL,"
+    " passed INTEGER,"
+    " attempts INTEGER NOT NULL DEFAULT 1,"
+    " PRIMARY KEY (client, sender, rcpt)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX greylist_last_seen ON greylist(last_seen);"
+    "CREATE INDEX greylist_pending ON greylist(last_seen)"
+    " WHERE passed IS NULL;"
+    "CREATE TABLE greylist_clients ("
+    " client TEXT PRIMARY KEY,"
+    " deliveries INTEGER NOT NULL DEFAULT 0,"
+    " last_counted INTEGER,"
+    " allowed INTEGER,"
+    " allowed_by TEXT,"
+    " last_seen INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX greylist_clients_last_seen"
+    " ON greylist_clients(last_seen);"
+    "CREATE TABLE client_bans ("
+    " addr TEXT PRIMARY KEY,"
+    " since INTEGER NOT NULL,"
+    " until INTEGER NOT NULL,"
+    " errors INTEGER NOT NULL,"
+    " reason TEXT"
+    ") WITHOUT ROWID;";
+
 static const struct migration migrations[] = {
     {1, migration_1},
     {2, migration_2},
     {3, migration_3},
+    {4, migration_4},
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
@@ -290,6 +327,38 @@ db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
 fail:
 	sqlite3_close(db);
 	return -1;
+}
+
+int
+db_open_current(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r)
+{
+	sqlite3 *db = NULL;
+	int rc, version = 0;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		*error_r = xasprintf("%s: %s", path,
+		                     db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_busy_timeout(db, busy_timeout_ms);
+	if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL) !=
+	        SQLITE_OK ||
+	    db_user_version(db, &version) != SQLITE_OK) {
+		db_fail(db, path, "opening", error_r);
+		sqlite3_close(db);
+		return -1;
+	}
+	if (version != DB_SCHEMA_VERSION) {
+		*error_r = xasprintf("%s: schema version %d, not %d: restart postern to "
+		                     "migrate it",
+		                     path, version, DB_SCHEMA_VERSION);
+		sqlite3_close(db);
+		return -1;
+	}
+	*db_r = db;
+	return 0;
 }
 
 int

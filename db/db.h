@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 /* Create the database file if needed, set WAL mode and run every pending
  * migration. Safe to call on an up-to-date database. Returns 0, or -1

@@ -25,6 +25,14 @@
  * -1 with a malloc'd reason that names the file in *error_r. */
 int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_r);
 
+/* Open a database that db_open has already migrated, without taking
+ * any lock: synchronous=NORMAL and the busy timeout are set, and the
+ * schema version must be this build's. For the connections a store adds
+ * while the daemon runs, whose first wait must be busy_timeout_ms.
+ * Returns 0, or -1 with a malloc'd reason in *error_r. */
+int db_open_current(const char *path, int busy_timeout_ms, sqlite3 **db_r,
+                    char **error_r);
+
 /* True for the errors after which the same transaction may succeed
  * later: busy or locked database, I/O error, disk full, read-only. */
 int db_error_is_transient(int rc);

@@ -266,6 +266,24 @@ cidr_match(const struct cidr *c, const struct ipaddr *ip)
 	return ipaddr_prefix_equal(c->net.a, ip->a, c->prefix);
 }
 
+const char *
+ipaddr_network_text(const struct ipaddr *ip, unsigned prefix, char *buf, size_t len)
+{
+	struct ipaddr net = *ip;
+	unsigned bits = ip->family == AF_INET ? 32 : 128;
+	char addr[IPADDR_STRLEN];
+
+	if (prefix > bits)
+		prefix = bits;
+	for (unsigned i = 0; i < bits / 8; i++) {
+		unsigned keep = prefix > i * 8 ? prefix - i * 8 : 0;
+		if (keep < 8)
+			net.a[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	snprintf(buf, len, "%s/%u", ipaddr_format(&net, addr, sizeof(addr)), prefix);
+	return buf;
+}
+
 static bool
 cidr_list_is_sep(char ch)
 {

@@ -52,6 +52,12 @@ int cidr_parse(const char *text, struct cidr *c_r, char *err, size_t errlen);
 
 bool cidr_match(const struct cidr *c, const struct ipaddr *ip);
 
+/* The network of ip with prefix bits kept (capped at the family's
+ * length), as text: "192.0.2.0/24", "2001:db8:1:2::/64". The greylist
+ * keys its clients so; buf should hold IPADDR_STRLEN + 4 bytes. */
+const char *ipaddr_network_text(const struct ipaddr *ip, unsigned prefix, char *buf,
+                                size_t len);
+
 /* Parse a comma/space separated list of networks into *list_r (which the
  * caller frees with cidr_list_free). Returns 0, or -1 with a reason that
  * names the bad element. */

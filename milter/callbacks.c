@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "db/db.h"
 #include "dkim/keytable.h"
@@ -29,6 +31,7 @@
 #include "policy/conf.h"
 #include "policy/dkimcheck.h"
 #include "policy/dnscheck.h"
+#include "policy/greylist.h"
 #include "policy/spfcheck.h"
 #include "policy/reply.h"
 
@@ -71,7 +74,7 @@ filter_config(void)
 	struct config *cfg;
 
 	pthread_mutex_lock(&current_lock);
-	cfg = config_ref(current);
+	cfg = current != NULL ? config_ref(current) : NULL;
 	pthread_mutex_unlock(&current_lock);
 	return cfg;
 }
@@ -156,14 +159,24 @@ macro(SMFICTX *ctx, const char *name)
 	return (v != NULL && *v != '\0') ? v : NULL;
 }
 
-/* Turn a verdict into the milter answer, logging decisions. */
+/* Turn a verdict into the milter answer, logging decisions. A refusal
+ * counts against the client (check_client_error_limit) and waits
+ * error_sleep_time first: only this connection's thread sleeps. */
 static sfsistat
 answer(SMFICTX *ctx, struct session *s, const struct verdict *v)
 {
 	char code[8], line[700];
+	struct policy_ctx pctx;
+	unsigned pause;
 
 	if (v->kind != VERDICT_REJECT && v->kind != VERDICT_DEFER)
 		return SMFIS_CONTINUE;
+	session_policy_ctx(s, &pctx);
+	if ((pause = errlimit_note_reply(&pctx, v)) > 0) {
+		struct timespec t = {(time_t)pause, 0};
+		while (nanosleep(&t, &t) < 0 && errno == EINTR)
+			;
+	}
 	snprintf(code, sizeof(code), "%u", v->code);
 	if (smfi_setreply(ctx, code, (char *)v->xcode, (char *)v->text) != MI_SUCCESS)
 		log_warnx("conn %lld: smfi_setreply refused \"%s\"", (long long)s->id,
@@ -238,8 +251,8 @@ log_connection(struct session *s)
 	const struct iprev *ir = NULL;
 
 	if (bypass == NULL) {
-		struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate,
-		                          NULL,   NULL,      true};
+		struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL,
+		                          NULL,   true,      NULL};
 		ir = dnscheck_iprev(&pctx);
 	}
 	struct db_connection_row row = {
@@ -499,7 +512,12 @@ write_headers(SMFICTX *ctx, struct session *s, const struct dkim_sig_result *dr,
 		    "removed Authentication-Results that claimed our authserv_id");
 	if (policy_bypass_reason(s->cfg, &s->facts) != NULL)
 		return;
-	struct policy_ctx pctx = {s->cfg, &s->facts, &s->pstate, NULL, NULL, true};
+	struct policy_ctx pctx;
+	session_policy_ctx(s, &pctx);
+	char xgrey[300];
+	if (greylist_header(&pctx, xgrey, sizeof(xgrey)) &&
+	    smfi_insheader(ctx, 0, "X-Greylist", xgrey) != MI_SUCCESS)
+		log_warnx("conn %lld: cannot add X-Greylist", (long long)s->id);
 	if (s->cfg->received_spf_header) {
 		char *received[2];
 		size_t nr = spfcheck_received(&pctx, received, 2);

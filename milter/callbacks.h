@@ -19,7 +19,7 @@ void filter_set_log(struct db_log *log);
 /* Make cfg the snapshot new connections get (takes over the caller's
  * reference; the old snapshot lives on until its connections close). */
 void filter_set_config(struct config *cfg);
-/* A new reference to the current snapshot. */
+/* A new reference to the current snapshot; NULL once the filter stops. */
 struct config *filter_config(void);
 /* Connections open right now. */
 unsigned filter_active(void);

@@ -30,6 +30,8 @@
 #include <libmilter/mfapi.h>
 
 #include "db/db.h"
+#include "db/greylist.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/strutil.h"
 #include "lib/xalloc.h"
@@ -38,9 +40,11 @@
 #include "milter/session.h"
 #include "milter/supervisor.h"
 #include "policy/conf.h"
+#include "policy/greylist.h"
 
 static bool foreground;
 static struct db_log *filter_log;
+static struct policy_services services;
 static atomic_bool stop_requested;
 
 static void drain_messages(const struct config *cfg);
@@ -168,6 +172,7 @@ reload_config(void)
 		free(error);
 		config_unref(next);
 	} else {
+		gl_store_set_timeout(services.store, next->greylist_db_timeout * 1000u);
 		filter_set_config(next);
 		log_info("configuration reloaded");
 	}
@@ -185,8 +190,8 @@ control_thread(void *arg)
 
 	for (;;) {
 		if ((sig = sigtimedwait(set, NULL, &poll)) < 0) {
-			if (errno == EAGAIN) {
-				struct config *cfg = filter_config();
+			struct config *cfg;
+			if (errno == EAGAIN && (cfg = filter_config()) != NULL) {
 				keys_poll(cfg);
 				config_unref(cfg);
 			}
@@ -203,6 +208,45 @@ control_thread(void *arg)
 		config_unref(cfg);
 		return NULL;
 	}
+}
+
+/* Expire greylist entries every CLEANUP_SECONDS, in chunks of
+ * CLEANUP_CHUNK rows, each its own short transaction, with a pause
+ * between them: a callback waits for the write lock a few milliseconds
+ * at most. */
+#define CLEANUP_SECONDS 600
+#define CLEANUP_CHUNK 1000
+
+static void *
+cleanup_thread(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec pause = {CLEANUP_SECONDS, 0}, breath = {0, 20000000};
+		struct config *cfg = filter_config();
+		long total = 0;
+		char why[300];
+		int n = 0;
+
+		if (cfg == NULL) /* stopping */
+			return NULL;
+		do {
+			n = gl_cleanup(services.store, clock_now().tv_sec,
+			               cfg->greylist_max_age, cfg->greylist_retry_window,
+			               CLEANUP_CHUNK, why, sizeof(why));
+			if (n > 0)
+				total += n;
+			if (n == CLEANUP_CHUNK)
+				nanosleep(&breath, NULL);
+		} while (n == CLEANUP_CHUNK);
+		config_unref(cfg);
+		if (n < 0)
+			log_warnx("greylist cleanup: %s", why);
+		if (total > 0)
+			log_info("greylist cleanup: %ld expired entries removed", total);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
 }
 
 static void
@@ -278,8 +322,20 @@ filter_main(struct config *cfg)
 		db_log_stop(filter_log);
 		return FILTER_EXIT_FATAL;
 	}
+	if (gl_store_open(cfg->database, cfg->greylist_db_timeout * 1000u,
+	                  &services.store, &error) < 0) {
+		log_errx("greylist store: %s", error);
+		free(error);
+		keys_clear();
+		db_log_stop(filter_log);
+		return FILTER_EXIT_FATAL;
+	}
+	services.errors = errlimit_new();
+	session_set_services(&services);
 	filter_set_log(filter_log);
 	filter_set_config(config_ref(cfg));
+	pthread_create(&tid, NULL, cleanup_thread, NULL);
+	pthread_detach(tid);
 	pthread_create(&tid, NULL, control_thread, &ctl);
 	pthread_detach(tid);
 	log_info("filter ready on %s", cfg->socket);

@@ -167,10 +167,20 @@ report_row(void *arg, const struct check_report *r)
 		         s->facts.client_addr, r->detail ? r->detail : "");
 }
 
+static const struct policy_services *services;
+
+void
+session_set_services(const struct policy_services *svc)
+{
+	services = svc;
+}
+
 void
 session_policy(struct session *s, enum stage stage, struct verdict *v_r)
 {
-	struct policy_ctx ctx = {s->cfg, &s->facts, &s->pstate, report_row, s, true};
+	struct policy_ctx ctx;
+
+	session_policy_ctx(s, &ctx);
 
 	policy_stage(&ctx, stage, v_r);
 	if (v_r->kind != VERDICT_REJECT && v_r->kind != VERDICT_DEFER)
@@ -184,7 +194,8 @@ session_policy(struct session *s, enum stage stage, struct verdict *v_r)
 void
 session_policy_ctx(struct session *s, struct policy_ctx *ctx_r)
 {
-	struct policy_ctx ctx = {s->cfg, &s->facts, &s->pstate, report_row, s, true};
+	struct policy_ctx ctx = {s->cfg, &s->facts, &s->pstate, report_row,
+	                         s,      true,      services};
 
 	*ctx_r = ctx;
 }

@@ -60,6 +60,10 @@ struct session {
 	const char *client_given; /* client name as the MTA gave it */
 };
 
+/* The store and counts every session's policy uses (the daemon's); NULL
+ * before the filter starts. */
+void session_set_services(const struct policy_services *svc);
+
 /* A new session for a connection, holding a reference to cfg. */
 struct session *session_new(struct config *cfg, struct db_log *log);
 /* Start a message (ending an unfinished one as "aborted"). */

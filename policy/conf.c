@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ enum key_type {
 	KT_CLIENTS, /* struct client_list */
 	KT_ACTION,  /* accept | reject | defer */
 	KT_FIELDS,  /* header field names, lower case */
+	KT_ADDRS,   /* address patterns: local@, @domain, local@domain */
 };
 
 struct key {
@@ -114,6 +116,24 @@ static const struct key keys[] = {
     {"spf_none_action", KT_ACTION, "accept", SPFACT(SPF_R_NONE), 0},
     {"spf_temperror_action", KT_ACTION, "defer", SPFACT(SPF_R_TEMPERROR), 0},
     {"spf_permerror_action", KT_ACTION, "accept", SPFACT(SPF_R_PERMERROR), 0},
+    {"greylist_delay", KT_TIME, "5m", F(greylist_delay), 0},
+    {"greylist_retry_window", KT_TIME, "2d", F(greylist_retry_window), 0},
+    {"greylist_max_age", KT_TIME, "35d", F(greylist_max_age), 0},
+    {"greylist_auto_allow", KT_UINT, "5", F(greylist_auto_allow), 0},
+    {"greylist_ipv4_prefix", KT_UINT, "24", F(greylist_ipv4_prefix), 0},
+    {"greylist_ipv6_prefix", KT_UINT, "64", F(greylist_ipv6_prefix), 0},
+    {"greylist_text", KT_STRING, "Greylisted, please try again in {wait} seconds",
+     F(greylist_text), 0},
+    {"greylist_allow_clients", KT_CLIENTS, "", F(greylist_allow_clients), 0},
+    {"greylist_allow_recipients", KT_ADDRS, "postmaster@ abuse@",
+     F(greylist_allow_recipients), 0},
+    {"greylist_allow_spf_known", KT_BOOL, "yes", F(greylist_allow_spf_known), 0},
+    {"greylist_header", KT_BOOL, "yes", F(greylist_header), 0},
+    {"greylist_db_timeout", KT_TIME, "1s", F(greylist_db_timeout), 0},
+    {"client_error_limit", KT_UINT, "10", F(client_error_limit), 0},
+    {"client_error_window", KT_TIME, "10m", F(client_error_window), 0},
+    {"client_ban_time", KT_TIME, "1h", F(client_ban_time), 0},
+    {"error_sleep_time", KT_TIME, "1s", F(error_sleep_time), 0},
     {"dkim_verify", KT_BOOL, "yes", F(dkim_verify), 0},
     {"dkim_sign", KT_BOOL, "yes", F(dkim_sign), 0},
     {"dkim_key_table", KT_STRING, "sqlite", F(dkim_key_table), 0},
@@ -244,6 +264,7 @@ struct parse {
 	const char *path;
 	char *raw[NKEYS];
 	unsigned line[NKEYS];
+	bool expanded[NKEYS]; /* raw[k] holds its final value */
 	char *error;
 };
 
@@ -363,7 +384,7 @@ expand(struct parse *p, size_t k, int depth)
 	char *in = p->raw[k], *out, *o;
 	size_t cap = strlen(in) + 1;
 
-	if (strchr(in, '$') == NULL)
+	if (p->expanded[k] || strchr(in, '$') == NULL)
 		return 0;
 	if (depth > 8)
 		return fail(p, k, "$name references nest too deep (a loop?)");
@@ -374,6 +395,10 @@ expand(struct parse *p, size_t k, int depth)
 			continue;
 		}
 		s++;
+		if (*s == '$') { /* "$$" is a '$' (regular expressions) */
+			*o++ = *s++;
+			continue;
+		}
 		bool brace = *s == '{';
 		const char *nstart = s + brace;
 		size_t nlen = strspn(nstart, "abcdefghijklmnopqrstuvwxyz_0123456789");
@@ -405,6 +430,7 @@ expand(struct parse *p, size_t k, int depth)
 	*o = '\0';
 	free(p->raw[k]);
 	p->raw[k] = out;
+	p->expanded[k] = true;
 	return 0;
 }
 
@@ -424,6 +450,7 @@ parse_bool(const char *v, bool *b_r)
 
 static int convert_names(struct parse *p, size_t k, const char *v, char ***names_r);
 static int convert_fields(struct parse *p, size_t k, const char *v, char ***names_r);
+static int convert_addrs(struct parse *p, size_t k, const char *v, char ***addrs_r);
 
 static int
 convert(struct parse *p, struct config *cfg, size_t k)
@@ -528,6 +555,8 @@ convert(struct parse *p, struct config *cfg, size_t k)
 		return 0;
 	case KT_FIELDS:
 		return convert_fields(p, k, v, (char ***)field);
+	case KT_ADDRS:
+		return convert_addrs(p, k, v, (char ***)field);
 	case KT_RLIST:
 		if (policy_compile(v, (struct restriction_list *)field, &err) < 0) {
 			fail(p, k, "%s", err);
@@ -610,8 +639,9 @@ convert_names(struct parse *p, size_t k, const char *v, char ***names_r)
 	return 0;
 }
 
-/* spf_skip_clients: addresses and networks, or host names (".example.net"
- * for the names below example.net). */
+/* spf_skip_clients, greylist_allow_clients: addresses and networks, host
+ * names (".example.net" for the names below example.net), or /regexp/
+ * (no white space or comma inside, as the list splits there). */
 static int
 convert_clients(struct parse *p, size_t k, const char *v, struct client_list *l)
 {
@@ -622,7 +652,22 @@ convert_clients(struct parse *p, size_t k, const char *v, struct client_list *l)
 	while (rc == 0 && (tok = str_next_token(&cursor)) != NULL) {
 		struct cidr c;
 		char err[128];
+		size_t len = strlen(tok);
 
+		if (len >= 3 && tok[0] == '/' && tok[len - 1] == '/') {
+			regex_t re;
+			int e;
+			tok[len - 1] = '\0';
+			e = regcomp(&re, tok + 1, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+			if (e != 0) {
+				regerror(e, &re, err, sizeof(err));
+				rc = fail(p, k, "\"/%.80s/\": %s", tok + 1, err);
+				break;
+			}
+			l->regexps = xrealloc(l->regexps, (l->nregexps + 1) * sizeof(re));
+			((regex_t *)l->regexps)[l->nregexps++] = re;
+			continue;
+		}
 		/* An address or network has a ':' or '[', or only digits,
 		 * dots and a '/'; anything else is a host name. */
 		if (strchr(tok, ':') != NULL || strchr(tok, '[') != NULL ||
@@ -654,6 +699,35 @@ convert_clients(struct parse *p, size_t k, const char *v, struct client_list *l)
 	return rc;
 }
 
+/* greylist_allow_recipients: "local@" (any domain), "@domain", or
+ * "local@domain", lower case. */
+static int
+convert_addrs(struct parse *p, size_t k, const char *v, char ***addrs_r)
+{
+	char *copy = xstrdup(v), *cursor = copy, *tok;
+	char **addrs = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	int rc = 0;
+
+	while (rc == 0 && (tok = str_next_token(&cursor)) != NULL) {
+		const char *at = strchr(tok, '@');
+		if (at == NULL || strchr(at + 1, '@') != NULL || strlen(tok) < 2 ||
+		    str_has_ctl(tok) || strchr(tok, '<') != NULL ||
+		    strchr(tok, '>') != NULL) {
+			rc =
+			    fail(p, k, "\"%.80s\" is not local@, @domain or local@domain",
+			         tok);
+			break;
+		}
+		addrs = xrealloc(addrs, (n + 2) * sizeof(*addrs));
+		addrs[n++] = str_lower(xstrdup(tok));
+		addrs[n] = NULL;
+	}
+	free(copy);
+	*addrs_r = addrs;
+	return rc;
+}
+
 void
 client_list_free(struct client_list *l)
 {
@@ -662,6 +736,11 @@ client_list_free(struct client_list *l)
 		free(*n);
 	free(l->names);
 	l->names = NULL;
+	for (size_t i = 0; i < l->nregexps; i++)
+		regfree(&((regex_t *)l->regexps)[i]);
+	free(l->regexps);
+	l->regexps = NULL;
+	l->nregexps = 0;
 }
 
 bool
@@ -670,10 +749,14 @@ client_list_match(const struct client_list *l, const struct ipaddr *ip,
 {
 	if (ip != NULL && ip->family != 0 && cidr_list_match(&l->nets, ip))
 		return true;
-	if (verified_name == NULL || *verified_name == '\0' || l->names == NULL)
+	if (verified_name == NULL || *verified_name == '\0')
 		return false;
+	for (size_t i = 0; i < l->nregexps; i++)
+		if (regexec(&((const regex_t *)l->regexps)[i], verified_name, 0, NULL,
+		            0) == 0)
+			return true;
 	size_t vl = strlen(verified_name);
-	for (char **n = l->names; *n != NULL; n++) {
+	for (char **n = l->names; n != NULL && *n != NULL; n++) {
 		if ((*n)[0] == '.') {
 			size_t nl = strlen(*n);
 			if (vl > nl && strcasecmp(verified_name + vl - nl, *n) == 0)
@@ -771,6 +854,28 @@ make_dkim_engine(struct parse *p, struct config *cfg)
 	return 0;
 }
 
+/* s with every '$' doubled; frees s. */
+static char *
+escape_dollars(char *s)
+{
+	size_t n = 0;
+	char *out, *o;
+
+	for (const char *c = s; *c; c++)
+		n += *c == '$';
+	if (n == 0)
+		return s;
+	out = o = xmalloc(strlen(s) + n + 1);
+	for (const char *c = s; *c; c++) {
+		*o++ = *c;
+		if (*c == '$')
+			*o++ = '$';
+	}
+	*o = '\0';
+	free(s);
+	return out;
+}
+
 struct config *
 config_load(const char *path, char **error_r)
 {
@@ -818,6 +923,33 @@ config_load(const char *path, char **error_r)
 	if (rc == 0 && (cfg->dkim_min_rsa_bits < 1024 || cfg->dkim_min_rsa_bits > 4096))
 		rc = fail(&p, (size_t)key_index("dkim_min_rsa_bits"),
 		          "must be at least 1024 (RFC 8301) and at most 4096");
+	if (rc == 0 && cfg->greylist_ipv4_prefix > 32)
+		rc = fail(&p, (size_t)key_index("greylist_ipv4_prefix"),
+		          "must be at most 32");
+	if (rc == 0 && cfg->greylist_ipv6_prefix > 128)
+		rc = fail(&p, (size_t)key_index("greylist_ipv6_prefix"),
+		          "must be at most 128");
+	if (rc == 0 && cfg->greylist_retry_window <= cfg->greylist_delay)
+		rc = fail(&p, (size_t)key_index("greylist_retry_window"),
+		          "must be longer than greylist_delay");
+	if (rc == 0 && cfg->greylist_max_age < cfg->greylist_retry_window)
+		rc = fail(&p, (size_t)key_index("greylist_max_age"),
+		          "must be at least greylist_retry_window");
+	if (rc == 0 && (cfg->greylist_db_timeout == 0 || cfg->greylist_db_timeout > 60))
+		rc = fail(&p, (size_t)key_index("greylist_db_timeout"),
+		          "must be at least 1s and at most 1m");
+	if (rc == 0 && cfg->client_error_limit == 0)
+		rc = fail(&p, (size_t)key_index("client_error_limit"),
+		          "must be at least 1");
+	if (rc == 0 && (cfg->client_error_window == 0 || cfg->client_ban_time == 0))
+		rc = fail(&p,
+		          (size_t)key_index(cfg->client_error_window == 0
+		                                ? "client_error_window"
+		                                : "client_ban_time"),
+		          "must be at least 1s");
+	if (rc == 0 && cfg->error_sleep_time > 20)
+		rc = fail(&p, (size_t)key_index("error_sleep_time"),
+		          "must be at most 20s (the MTA's milter timeout is 30s)");
 	if (rc == 0 && strcmp(cfg->dkim_key_table, "sqlite") != 0 &&
 	    strncmp(cfg->dkim_key_table, "opendkim:", 9) != 0)
 		rc = fail(&p, (size_t)key_index("dkim_key_table"),
@@ -828,9 +960,11 @@ config_load(const char *path, char **error_r)
 		own_addresses(cfg);
 		rc = make_dkim_engine(&p, cfg);
 	}
+	/* The effective values, written so that they read back the same
+	 * ("$" as "$$"). */
 	cfg->values = xcalloc(NKEYS, sizeof(char *));
 	for (k = 0; k < NKEYS; k++)
-		cfg->values[k] = p.raw[k];
+		cfg->values[k] = p.expanded[k] ? escape_dollars(p.raw[k]) : p.raw[k];
 	if (rc < 0) {
 		*error_r = p.error;
 		config_unref(cfg);
@@ -855,7 +989,8 @@ config_unref(struct config *cfg)
 		char *field = (char *)cfg + keys[k].off;
 		if (keys[k].type == KT_STRING || keys[k].type == KT_SERVERS)
 			free(*(char **)field);
-		else if ((keys[k].type == KT_NAMES || keys[k].type == KT_FIELDS) &&
+		else if ((keys[k].type == KT_NAMES || keys[k].type == KT_FIELDS ||
+		          keys[k].type == KT_ADDRS) &&
 		         *(char ***)field != NULL) {
 			for (char **n = *(char ***)field; *n; n++)
 				free(*n);

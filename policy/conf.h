@@ -34,13 +34,17 @@ struct dkim_engine;
 #define DATABASE_DEFAULT_PATH "/var/lib/postern/postern.db"
 #define KEY_DIR_DEFAULT_PATH "/var/lib/postern/keys"
 
-/* Clients named by address, network or host name (spf_skip_clients):
- * "192.0.2.7", "192.0.2.0/24", "[2001:db8::]/32", "relay.example.net"
- * (that name), ".example.net" (names below it). Names are matched
- * against the client's verified name only. */
+/* Clients named by address, network or host name (spf_skip_clients,
+ * greylist_allow_clients): "192.0.2.7", "192.0.2.0/24",
+ * "[2001:db8::]/32", "relay.example.net" (that name), ".example.net"
+ * (names below it), "/^mta[0-9]+\\.example\\.com$/" (an extended
+ * regular expression, case-insensitive). Names and expressions are
+ * matched against the client's verified name only. */
 struct client_list {
 	struct cidr_list nets;
-	char **names; /* lower case, NULL-terminated; may be NULL */
+	char **names;  /* lower case, NULL-terminated; may be NULL */
+	void *regexps; /* regex_t[nregexps] */
+	size_t nregexps;
 };
 bool client_list_match(const struct client_list *l, const struct ipaddr *ip,
                        const char *verified_name);
@@ -105,6 +109,24 @@ struct config {
 	unsigned spf_timeout;                        /* seconds */
 	enum result_action spf_action[SPF_R__COUNT]; /* by enum spf_result */
 
+	/* Greylisting and client error limits. */
+	unsigned greylist_delay;        /* seconds */
+	unsigned greylist_retry_window; /* seconds */
+	unsigned greylist_max_age;      /* seconds */
+	unsigned greylist_auto_allow;   /* deliveries; 0: never */
+	unsigned greylist_ipv4_prefix;
+	unsigned greylist_ipv6_prefix;
+	char *greylist_text; /* "{wait}" is the seconds left */
+	struct client_list greylist_allow_clients;
+	char **greylist_allow_recipients; /* "local@", "@domain", "a@domain" */
+	bool greylist_allow_spf_known;
+	bool greylist_header;
+	unsigned greylist_db_timeout; /* seconds */
+	unsigned client_error_limit;
+	unsigned client_error_window; /* seconds */
+	unsigned client_ban_time;     /* seconds */
+	unsigned error_sleep_time;    /* seconds; 0: none */
+
 	/* DKIM. */
 	bool dkim_verify;
 	bool dkim_sign;
@@ -113,11 +135,11 @@ struct config {
 	unsigned dkim_max_signatures;
 	bool dkim_allow_l_tag;
 	unsigned dkim_min_rsa_bits;
-	char *dkim_canonicalization;   /* "relaxed/relaxed" */
-	char **dkim_signed_headers;    /* lower case, NULL-terminated */
-	char **dkim_oversigned_headers; /* lower case, NULL-terminated */
+	char *dkim_canonicalization;                   /* "relaxed/relaxed" */
+	char **dkim_signed_headers;                    /* lower case, NULL-terminated */
+	char **dkim_oversigned_headers;                /* lower case, NULL-terminated */
 	enum result_action dkim_action[DKIM_R__COUNT]; /* by enum dkim_result */
-	struct dkim_engine *dkim_engine; /* libopendkim over resolver */
+	struct dkim_engine *dkim_engine;               /* libopendkim over resolver */
 
 	/* Printable effective values, one per key, in key-table order. */
 	char **values;

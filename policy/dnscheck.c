@@ -585,6 +585,14 @@ note_dnswl(struct policy_ctx *ctx, const struct dnsbl_site *site, const struct i
 	ipaddr_format(ip, s->dnswl_ip, sizeof(s->dnswl_ip));
 }
 
+const char *
+dnscheck_dnswl_zone(struct policy_ctx *ctx)
+{
+	struct dnscheck_state *s = ctx->state->dns;
+
+	return s != NULL && s->dnswl_zone[0] != '\0' ? s->dnswl_zone : NULL;
+}
+
 static enum check_result
 client_list(struct eval *e, bool allow)
 {

@@ -37,6 +37,10 @@ const char *iprev_result_name(enum iprev_result r);
  * address. Valid until the connection's state is freed. */
 const struct iprev *dnscheck_iprev(struct policy_ctx *ctx);
 
+/* The DNS allow-list that listed the client (permit_dnswl_client, or a
+ * negative weight of reject_dnsbl_score), or NULL. */
+const char *dnscheck_dnswl_zone(struct policy_ctx *ctx);
+
 /* The Authentication-Results methods learnt so far ("iprev=pass
  * policy.iprev=192.0.2.1 (mx.example.com)", "dnswl=pass dns.zone=...").
  * Fills methods (pointers into the state) and returns how many. */

@@ -24,6 +24,7 @@
 #include "policy/reply.h"
 #include "dns/dnsbl.h"
 #include "policy/dnscheck.h"
+#include "policy/greylist.h"
 #include "policy/spfcheck.h"
 #include <stdarg.h>
 
@@ -132,6 +133,8 @@ static const struct restriction_def restrictions[] = {
      NULL},
     /* postern's own. */
     {"check_spf", ARG_NONE, r_check_spf, 0, STAGE_MAIL, NULL},
+    {"check_greylist", ARG_NONE, r_check_greylist, 0, STAGE_RCPT, NULL},
+    {"check_client_error_limit", ARG_NONE, r_client_error_limit, 0, STAGE_CONNECT, NULL},
 };
 #define NRESTRICTIONS (sizeof(restrictions) / sizeof(restrictions[0]))
 
@@ -312,15 +315,33 @@ policy_report_row(struct policy_ctx *ctx, enum stage stage, const char *name,
 	report(ctx, stage, name, result, action, detail, ms);
 }
 
-/* Is a restriction named in any list of the configuration? */
-static bool
-configured(const struct config *cfg, restriction_fn *fn)
+/* The first use of a restriction in the lists of the configuration, or
+ * NULL (*list_r says which list). */
+static const struct restriction *
+find_use(const struct config *cfg, restriction_fn *fn, enum rlist *list_r)
 {
 	for (int l = 0; l < RL__COUNT; l++)
 		for (size_t i = 0; i < cfg->lists[l].n; i++)
-			if (cfg->lists[l].v[i].def->fn == fn)
-				return true;
-	return false;
+			if (cfg->lists[l].v[i].def->fn == fn) {
+				if (list_r != NULL)
+					*list_r = (enum rlist)l;
+				return &cfg->lists[l].v[i];
+			}
+	return NULL;
+}
+
+static bool
+configured(const struct config *cfg, restriction_fn *fn)
+{
+	return find_use(cfg, fn, NULL) != NULL;
+}
+
+bool
+policy_uses(const struct config *cfg, const char *name)
+{
+	const struct restriction_def *def = find_def(name);
+
+	return def != NULL && configured(cfg, def->fn);
 }
 
 static void
@@ -352,6 +373,8 @@ run_one(struct policy_ctx *ctx, const struct restriction *r, enum rlist list,
 		       e.detail[0] ? e.detail : NULL, e.dns_ms > ms ? e.dns_ms : ms);
 	v->check = r->def->name;
 	v->stage = stage;
+	v->temp = res == CHECK_TEMP;
+	v->repeats = list == RL_CLIENT || list == RL_HELO || list == RL_SENDER;
 }
 
 /* Run one list; the first decisive verdict ends it. */
@@ -363,6 +386,9 @@ eval_list(struct policy_ctx *ctx, enum rlist list, enum stage stage, struct verd
 
 	memset(v_r, 0, sizeof(*v_r));
 	for (size_t i = 0; i < l->n; i++) {
+		/* Bans are decided at connect, whatever list names them. */
+		if (l->v[i].def->fn == r_client_error_limit)
+			continue;
 		run_one(ctx, &l->v[i], list, stage, &v);
 		if (v.kind != VERDICT_DUNNO) {
 			*v_r = v;
@@ -388,8 +414,10 @@ void
 policy_new_message(struct policy_state *st)
 {
 	st->bypass_reported = false;
+	st->repeat_counted = false;
 	dnscheck_new_message(st);
 	spfcheck_new_message(st);
+	greylist_new_message(st);
 }
 
 void
@@ -404,6 +432,7 @@ policy_state_free(struct policy_state *st)
 {
 	dnscheck_state_free(st);
 	spfcheck_state_free(st);
+	greylist_state_free(st);
 }
 
 /* Run a list; true when its verdict ends the stage (REJECT or DEFER). */
@@ -421,10 +450,22 @@ decide(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 
 	memset(v_r, 0, sizeof(*v_r));
 	switch (stage) {
-	case STAGE_CONNECT:
+	case STAGE_CONNECT: {
+		/* A banned client is refused at connect, with or without
+		 * delay_reject: 421 makes the MTA hang up. */
+		enum rlist l;
+		const struct restriction *ban =
+		    find_use(ctx->cfg, r_client_error_limit, &l);
+		if (ban != NULL) {
+			run_one(ctx, ban, l, stage, v_r);
+			if (v_r->kind == VERDICT_DEFER || v_r->kind == VERDICT_REJECT)
+				return;
+			memset(v_r, 0, sizeof(*v_r));
+		}
 		if (!delay)
 			eval_list(ctx, RL_CLIENT, stage, v_r);
 		return;
+	}
 	case STAGE_HELO:
 		if (!delay)
 			eval_list(ctx, RL_HELO, stage, v_r);
@@ -443,6 +484,8 @@ decide(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 		eval_list(ctx, RL_RECIPIENT, stage, v_r);
 		return;
 	case STAGE_DATA:
+		if (greylist_data(ctx, v_r))
+			return;
 		eval_list(ctx, RL_DATA, stage, v_r);
 		return;
 	case STAGE_EOM:

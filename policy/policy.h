@@ -27,6 +27,9 @@ struct map;
 struct dnsbl_site;
 struct dnscheck_state;
 struct spfcheck_state;
+struct greylist_state;
+struct gl_store;
+struct errlimit;
 
 enum stage { STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT, STAGE_DATA, STAGE_EOM };
 const char *stage_name(enum stage s);
@@ -45,6 +48,9 @@ struct verdict {
 	char text[512];    /* reply text after the codes */
 	const char *check; /* name of the deciding restriction */
 	enum stage stage;  /* stage at which it was decided */
+	bool temp;         /* the check could not answer (DNS timeout ...) */
+	bool repeats;      /* a client, HELO or sender list's verdict: with
+	                    * delay_reject it comes again at every RCPT */
 };
 
 enum check_result { CHECK_PASS, CHECK_FAIL, CHECK_TEMP, CHECK_SKIP };
@@ -105,12 +111,23 @@ struct policy_state {
 	bool bypass_reported;
 	struct dnscheck_state *dns; /* DNS answers and results, or NULL */
 	struct spfcheck_state *spf; /* SPF outcomes, or NULL */
+	struct greylist_state *gl;  /* this message's greylisting, or NULL */
+	bool repeat_counted;        /* a repeating refusal of this message has
+	                             * counted against the client already */
 };
 void policy_new_message(struct policy_state *st);
 /* A new HELO/EHLO: forget what was learnt about the previous one. */
 void policy_new_helo(struct policy_state *st);
 /* Free what the engine keeps for a connection. */
 void policy_state_free(struct policy_state *st);
+
+/* What the engine uses beyond the configuration: the daemon's state
+ * store and error counts. Either may be NULL: check_greylist then fails
+ * open, and client errors are not counted. */
+struct policy_services {
+	struct gl_store *store;
+	struct errlimit *errors;
+};
 
 struct policy_ctx {
 	const struct config *cfg;
@@ -120,7 +137,11 @@ struct policy_ctx {
 	void *report_arg;
 	bool want_iprev; /* look up the client's reverse DNS at connect even
 	                  * when no restriction needs it (for the headers) */
+	const struct policy_services *svc; /* may be NULL */
 };
+
+/* Is the restriction named in any list of cfg? */
+bool policy_uses(const struct config *cfg, const char *name);
 
 /* Why this client bypasses the restrictions ("internal",
  * "authenticated", "local") or NULL. */

@@ -60,6 +60,9 @@ void policy_report_row(struct policy_ctx *ctx, enum stage stage, const char *nam
 /* policy/spfcheck.c */
 restriction_fn r_check_spf;
 
+/* policy/greylist.c, policy/errlimit.c */
+restriction_fn r_check_greylist, r_client_error_limit;
+
 /* policy/envelope.c: syntax checks (no DNS). */
 restriction_fn r_invalid_helo, r_non_fqdn_helo, r_helo_is_us, r_non_fqdn_sender,
     r_non_fqdn_recipient, r_multi_recipient_bounce;

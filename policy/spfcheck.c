@@ -303,3 +303,14 @@ spfcheck_received(struct policy_ctx *ctx, char **values, size_t max)
 		values[n++] = spf_received_spf(&st->mail.req, &st->mail.out);
 	return n;
 }
+
+const char *
+spfcheck_mail_pass_domain(struct policy_ctx *ctx)
+{
+	struct spfcheck_state *st = ctx->state->spf;
+
+	if (st == NULL || !st->mail.done || st->mail.out.result != SPF_R_PASS ||
+	    st->mail.out.domain[0] == '\0')
+		return NULL;
+	return st->mail.out.domain;
+}

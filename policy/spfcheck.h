@@ -21,4 +21,8 @@ size_t spfcheck_authres(struct policy_ctx *ctx, char methods[][400], size_t max)
  * caller frees them); returns how many. */
 size_t spfcheck_received(struct policy_ctx *ctx, char **values, size_t max);
 
+/* The MAIL FROM domain when check_spf evaluated it to pass in this
+ * message, else NULL. */
+const char *spfcheck_mail_pass_domain(struct policy_ctx *ctx);
+
 #endif

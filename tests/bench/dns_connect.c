@@ -122,7 +122,7 @@ main(int argc, char **argv)
 	dnsbl_reverse_name(&f.client_ip, NULL, ptrname, sizeof(ptrname));
 	for (unsigned r = 0; r < rounds; r++) {
 		struct policy_state st = {0};
-		struct policy_ctx ctx = {cfg, &f, &st, NULL, NULL, true};
+		struct policy_ctx ctx = {cfg, &f, &st, NULL, NULL, true, NULL};
 		struct verdict v;
 		double t0 = clock_ms();
 		policy_stage(&ctx, STAGE_CONNECT, &v);

@@ -565,7 +565,7 @@ test_policy(void **state)
 	fclose(fp);
 	cfg = config_load(path, &err);
 	assert_non_null(cfg);
-	struct policy_ctx ctx = {cfg, &f, &st, collect, &rows, false};
+	struct policy_ctx ctx = {cfg, &f, &st, collect, &rows, false, NULL};
 	/* No signature: a skip row and dkim=none. */
 	dkimcheck_verified(&ctx, r, 0, 1, &v);
 	assert_int_equal(v.kind, VERDICT_DUNNO);

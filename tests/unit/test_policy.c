@@ -56,7 +56,8 @@ run_start(struct run *r, const char *conf, const char *addr, const char *name)
 		snprintf(r->f.client_addr, sizeof(r->f.client_addr), "%s", addr);
 	}
 	r->f.client_name = name;
-	r->ctx = (struct policy_ctx){r->cfg, &r->f, &r->st, collect, &r->rows, false};
+	r->ctx =
+	    (struct policy_ctx){r->cfg, &r->f, &r->st, collect, &r->rows, false, NULL};
 }
 
 static void
