@@ -191,4 +191,28 @@ function C.run(body)
 	end
 end
 
+-- A header value with its folding undone (each line break and the
+-- white space after it become one space).
+function C.unfold(v)
+	return (v:gsub("\r?\n[ \t]*", " "))
+end
+
+-- Greet, send the envelope and the message: the connection when the
+-- message got through to its end (to look at its header changes), else
+-- nil (the session is over).
+function C.whole_message()
+	local conn = C.greet()
+	if conn == nil then
+		return nil
+	end
+	if not C.envelope(conn, C.mail_macros()) then
+		return nil
+	end
+	if C.content(conn) ~= "continue" then
+		mt.disconnect(conn)
+		return nil
+	end
+	return conn
+end
+
 return C

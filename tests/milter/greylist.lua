@@ -16,25 +16,14 @@ local C = dofile(os.getenv("MT_DIR") .. "/common.lua")
 
 local XG = "X-Greylist"
 
-local function unfold(v)
-	return (v:gsub("\r?\n[ \t]*", " "))
-end
-
 C.run(function()
-	local conn = C.greet()
+	local conn = C.whole_message()
 	if conn == nil then
-		return
-	end
-	if not C.envelope(conn, C.mail_macros()) then
-		return
-	end
-	if C.content(conn) ~= "continue" then
-		mt.disconnect(conn)
 		return
 	end
 	if C.count_headers(conn, XG, "xg") > 0 then
 		local v = mt.getheader(conn, XG, 0)
-		C.say("xg-value " .. unfold(v))
+		C.say("xg-value " .. C.unfold(v))
 		C.say("xg-insert-0", C.yesno(mt.eom_check(conn, MT_HDRINSERT, XG, v, 0)))
 	end
 	mt.disconnect(conn)

@@ -18,31 +18,20 @@ local C = dofile(os.getenv("MT_DIR") .. "/common.lua")
 local AR = "Authentication-Results"
 local RS = "Received-SPF"
 
-local function unfold(v)
-	return (v:gsub("\r?\n[ \t]*", " "))
-end
-
 C.run(function()
-	local conn = C.greet()
+	local conn = C.whole_message()
 	if conn == nil then
-		return
-	end
-	if not C.envelope(conn, C.mail_macros()) then
-		return
-	end
-	if C.content(conn) ~= "continue" then
-		mt.disconnect(conn)
 		return
 	end
 
 	if C.count_headers(conn, AR, "ar") > 0 then
 		local v = mt.getheader(conn, AR, 0)
-		C.say("ar-value " .. unfold(v))
+		C.say("ar-value " .. C.unfold(v))
 		C.say("ar-insert-0", C.yesno(mt.eom_check(conn, MT_HDRINSERT, AR, v, 0)))
 	end
 	for i = 0, C.count_headers(conn, RS, "rs") - 1 do
 		local v = mt.getheader(conn, RS, i)
-		C.say("rs-value", tostring(i), unfold(v))
+		C.say("rs-value", tostring(i), C.unfold(v))
 		C.say("rs-insert-0", tostring(i), C.yesno(mt.eom_check(conn, MT_HDRINSERT, RS, v, 0)))
 	end
 	mt.disconnect(conn)

@@ -24,6 +24,7 @@
 #include "policy/conf.h"
 #include "policy/greylist.h"
 #include "policy/policy.h"
+#include "rows.h"
 #include "testutil.h"
 
 #define dir testutil_dir
@@ -318,22 +319,6 @@ test_store_locked_and_cleanup(void **state)
 }
 
 /* The policy engine with a store. */
-
-struct rows {
-	size_t n;
-	char line[32][700]; /* "stage name result action detail" */
-};
-
-static void
-collect(void *arg, const struct check_report *r)
-{
-	struct rows *rows = arg;
-
-	if (rows->n < 32)
-		snprintf(rows->line[rows->n++], sizeof(rows->line[0]), "%s %s %s %s %s",
-		         stage_name(r->stage), r->name, check_result_name(r->result),
-		         r->action, r->detail ? r->detail : "-");
-}
 
 struct run {
 	struct config *cfg;
