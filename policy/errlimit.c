@@ -92,6 +92,8 @@ trim(struct errclient *c, int64_t cut)
 
 	while (k < c->n && c->times[k] < cut)
 		k++;
+	if (k == 0)
+		return;
 	memmove(c->times, c->times + k, (c->n - k) * sizeof(*c->times));
 	c->n -= k;
 }
