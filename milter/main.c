@@ -215,7 +215,7 @@ control_thread(void *arg)
  * between them: a callback waits for the write lock a few milliseconds
  * at most. */
 #define CLEANUP_SECONDS 600
-#define CLEANUP_CHUNK 1000
+#define CLEANUP_CHUNK 100
 
 static void *
 cleanup_thread(void *arg)
