@@ -143,11 +143,12 @@ static const char migration_4[] =
     " reason TEXT"
     ") WITHOUT ROWID;";
 
+/* 5: which check decided a refused message (posternctl log). */
+static const char migration_5[] = "ALTER TABLE messages ADD COLUMN decided_by TEXT;";
+
 static const struct migration migrations[] = {
-    {1, migration_1},
-    {2, migration_2},
-    {3, migration_3},
-    {4, migration_4},
+    {1, migration_1}, {2, migration_2}, {3, migration_3},
+    {4, migration_4}, {5, migration_5},
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,

@@ -19,7 +19,7 @@
 #include <time.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 /* Create the database file if needed, set WAL mode and run every pending
  * migration. Safe to call on an up-to-date database. Returns 0, or -1
@@ -57,6 +57,7 @@ struct db_message_row {
 	const char *reply;               /* "554 5.7.1 ..." or NULL */
 	const char *stage;               /* stage of the deciding verdict */
 	int64_t ms;                      /* from MAIL FROM to the end */
+	const char *decided_by;          /* the check behind reply, or NULL */
 };
 
 struct db_check_row {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -101,6 +102,10 @@ struct gl_store {
 	char *path;
 	atomic_uint timeout_ms;
 	pthread_mutex_t lock;
+	/* Writers of this process take turns here rather than in SQLite's
+	 * busy handler, which sleeps up to 100 ms at a time and keeps no
+	 * queue: under load some waiters overslept their timeout. */
+	pthread_mutex_t write_lock;
 	struct gl_conn *idle;
 	unsigned nidle;
 };
@@ -140,6 +145,10 @@ conn_open(const struct gl_store *store, bool migrate, char **error_r)
 		free(c);
 		return NULL;
 	}
+	/* Leave checkpoints to the verdict log's writer thread, which
+	 * commits at least as often, so that a callback's commit seldom
+	 * copies the WAL into the database; this is only a backstop. */
+	sqlite3_exec(c->db, "PRAGMA wal_autocheckpoint=8000", NULL, NULL, NULL);
 	for (int i = 0; i < ST__COUNT; i++) {
 		if (sqlite3_prepare_v3(c->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 		                       &c->st[i], NULL) != SQLITE_OK) {
@@ -199,6 +208,7 @@ gl_store_open(const char *path, unsigned timeout_ms, struct gl_store **store_r,
 	store->path = xstrdup(path);
 	atomic_init(&store->timeout_ms, timeout_ms);
 	pthread_mutex_init(&store->lock, NULL);
+	pthread_mutex_init(&store->write_lock, NULL);
 	/* Open one connection now, so that a bad path fails at start. */
 	if ((c = conn_open(store, true, error_r)) == NULL) {
 		gl_store_close(store);
@@ -226,8 +236,29 @@ gl_store_close(struct gl_store *store)
 		conn_close(c);
 	}
 	pthread_mutex_destroy(&store->lock);
+	pthread_mutex_destroy(&store->write_lock);
 	free(store->path);
 	free(store);
+}
+
+/* Take the store's write turn, waiting at most its timeout. */
+static bool
+write_turn(struct gl_store *store, char *why, size_t whylen)
+{
+	unsigned ms = atomic_load(&store->timeout_ms);
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)(ms / 1000);
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&store->write_lock, &deadline) == 0)
+		return true;
+	snprintf(why, whylen, "waiting for the other greylist writers: timed out");
+	return false;
 }
 
 /* Step a statement that returns no rows and reset it. */
@@ -523,7 +554,12 @@ gl_decide(struct gl_store *store, const char *client, const char *sender,
 		return 0;
 	}
 	/* Something to write: decide again under the write lock. */
+	if (!write_turn(store, why, whylen)) {
+		conn_give(store, c);
+		return -1;
+	}
 	if ((rc = exec_st(c->st[ST_BEGIN])) != SQLITE_OK) {
+		pthread_mutex_unlock(&store->write_lock);
 		fail(c, rc, "locking the greylist", why, whylen);
 		conn_give(store, c);
 		return -1;
@@ -538,6 +574,7 @@ gl_decide(struct gl_store *store, const char *client, const char *sender,
 		fail(c, rc, "writing the greylist", why, whylen);
 		if (!sqlite3_get_autocommit(c->db))
 			exec_st(c->st[ST_ROLLBACK]);
+		pthread_mutex_unlock(&store->write_lock);
 		/* Never pool a connection still inside a transaction. */
 		if (!sqlite3_get_autocommit(c->db))
 			conn_close(c);
@@ -545,6 +582,7 @@ gl_decide(struct gl_store *store, const char *client, const char *sender,
 			conn_give(store, c);
 		return -1;
 	}
+	pthread_mutex_unlock(&store->write_lock);
 	conn_give(store, c);
 	return 0;
 }
@@ -577,7 +615,12 @@ gl_cleanup(struct gl_store *store, int64_t now, unsigned max_age, unsigned retry
 		return -1;
 	for (size_t i = 0;
 	     i < sizeof(steps) / sizeof(steps[0]) && (unsigned)total < limit; i++) {
+		if (!write_turn(store, why, whylen)) {
+			conn_give(store, c);
+			return -1;
+		}
 		int n = clean_step(c, steps[i], cuts[i], limit - (unsigned)total);
+		pthread_mutex_unlock(&store->write_lock);
 		if (n < 0) {
 			fail(c, sqlite3_errcode(c->db), "expiring greylist entries", why,
 			     whylen);
@@ -639,7 +682,12 @@ gl_ban_add(struct gl_store *store, const char *addr, int64_t now, int64_t until,
 	sqlite3_bind_int64(st, 3, until);
 	sqlite3_bind_int64(st, 4, errors);
 	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	if (!write_turn(store, why, whylen)) {
+		conn_give(store, c);
+		return -1;
+	}
 	rc = exec_st(st);
+	pthread_mutex_unlock(&store->write_lock);
 	if (rc != SQLITE_OK)
 		fail(c, rc, "writing a client ban", why, whylen);
 	conn_give(store, c);

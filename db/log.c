@@ -156,6 +156,7 @@ static const size_t msg_strings[] = {
     offsetof(struct db_message_row, action),
     offsetof(struct db_message_row, reply),
     offsetof(struct db_message_row, stage),
+    offsetof(struct db_message_row, decided_by),
 };
 
 static int
@@ -178,6 +179,7 @@ bind_message(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN])
 	rc |= bind_text(st, 12, m->reply);
 	rc |= bind_text(st, 13, m->stage);
 	rc |= sqlite3_bind_int64(st, 14, m->ms);
+	rc |= bind_text(st, 15, m->decided_by);
 	return rc;
 }
 
@@ -215,8 +217,8 @@ static const struct rec_kind_info kinds[REC_NKINDS] = {
                         NELEM(conn_strings), bind_connection},
     [REC_MESSAGE] = {"INSERT INTO messages (id, conn_id, time, queue_id, helo, sender,"
                      " recipients, rejected_recipients, auth, size, action, reply,"
-                     " stage, ms)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     " stage, ms, decided_by)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      sizeof(struct db_message_row), msg_strings, NELEM(msg_strings),
                      bind_message},
     [REC_CHECK] = {"INSERT INTO checks (conn_id, msg_id, time, stage, name, result,"

@@ -85,6 +85,7 @@ write_message_row(struct session *s, struct message *m, const char *action)
 	    .reply = r,
 	    .stage = stage,
 	    .ms = (int64_t)(clock_ms() - m->t0),
+	    .decided_by = r != NULL ? m->last_reject.check : NULL,
 	};
 	db_log_message(s->log, &row);
 }

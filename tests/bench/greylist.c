@@ -14,8 +14,8 @@
  *          hours on): each refreshes last_seen, the first of a client
  *          also counts its delivery: a write each
  *
- * and then gl_cleanup() over the table, in calls of at most 1000 rows,
- * as the daemon's periodic cleanup runs it.
+ * and then gl_cleanup() over the table, in calls of at most
+ * --clean-limit rows (1000), as the daemon's periodic cleanup runs it.
  *
  *   greylist [--rows N] [--seconds S] [--threads 1,4] [--clean-limit N]
  *            [--dir DIR] [--keep] [--mmap MB]
@@ -29,7 +29,8 @@
  * pending within the retry window, 5 % pending past it. Clients are
  * ROWS/10 networks, keyed as the policy keys them
  * (ipaddr_network_text): 90 % IPv4 /24, 5 % IPv6 /64, 5 % SPF-verified
- * domains; each has a greylist_clients row (20 % of them allowed), and
+ * domains, whose decisions also look up the network the mail came
+ * from); each has a greylist_clients row (20 % of them allowed), and
  * ROWS/200 more client rows are expired. Senders are unique per row
  * ("user123@domain456.example"), recipients one of 2000 local ones.
  *
@@ -154,7 +155,8 @@ struct triplet {
 	char client[IPADDR_STRLEN + 4];
 	char sender[96];
 	char rcpt[64];
-	bool domain; /* the client is an SPF-verified domain */
+	bool domain;                     /* the client is an SPF-verified domain */
+	char network[IPADDR_STRLEN + 4]; /* then: its network (gl_params) */
 };
 
 /* Network k: an IPv4 /24, an IPv6 /64 or (k % 20 == 19) a domain; host
@@ -189,6 +191,16 @@ net_key(uint64_t k, uint64_t host, char *buf, size_t len)
 	}
 	ipaddr_network_text(&ip, prefix, buf, len);
 	return false;
+}
+
+/* The client of network k into t; for a domain, also the network the
+ * mail came from (that of k - 2, an IPv4 one never allowed). */
+static void
+client_key(uint64_t k, uint64_t host, struct triplet *t)
+{
+	t->domain = net_key(k, host, t->client, sizeof(t->client));
+	if (t->domain)
+		net_key(k - 2, host, t->network, sizeof(t->network));
 }
 
 /* Networks of the table whose client row is allowed: k % 10 < 2. */
@@ -237,7 +249,7 @@ row_triplet(uint64_t i, struct triplet *t)
 
 	if (c == RC_PENDING || c == RC_PENDING_OLD)
 		k = net_plain(k);
-	t->domain = net_key(k, h >> 40, t->client, sizeof(t->client));
+	client_key(k, h >> 40, t);
 	if (t->domain)
 		snprintf(t->sender, sizeof(t->sender), "user%llu@%s",
 		         (unsigned long long)i, t->client);
@@ -256,7 +268,7 @@ new_triplet(struct triplet *t)
 	uint64_t id = atomic_fetch_add(&new_seq, 1), h = mix64(id ^ 0x5bd1e995u);
 	uint64_t k = id % 2 ? net_plain(h % nnet) : 2 * nnet + id;
 
-	t->domain = net_key(k, h >> 40, t->client, sizeof(t->client));
+	client_key(k, h >> 40, t);
 	if (t->domain)
 		snprintf(t->sender, sizeof(t->sender), "new%llu@%s",
 		         (unsigned long long)id, t->client);
@@ -587,6 +599,7 @@ worker_main(void *arg)
 		/* The clock is read for every decision anyway. */
 		p.now = next_triplet(w, &t);
 		p.known_domain_passes = t.domain;
+		p.network = t.domain ? t.network : NULL;
 		uint64_t t0 = now_ns();
 		int rc = gl_decide(w->store, t.client, t.sender, t.rcpt, &p, &d, why,
 		                   sizeof(why));

@@ -595,6 +595,7 @@ test_strings_survive(void **state)
 		             "blocked",
 		    .stage = "rcpt",
 		    .ms = 1234,
+		    .decided_by = "reject_rbl_client",
 		};
 		db_log_message(log, &msg);
 	}
@@ -634,6 +635,7 @@ test_strings_survive(void **state)
 	              "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked");
 	assert_int_equal(q_int(db, "SELECT size FROM messages"), 5000000000LL);
 	assert_int_equal(q_int(db, "SELECT ms FROM messages"), 1234);
+	assert_column(db, "SELECT decided_by FROM messages", "reject_rbl_client");
 	assert_int_equal(q_int(db, "SELECT conn_id FROM messages"), 1001);
 
 	assert_column(db, "SELECT detail FROM checks WHERE msg_id IS NULL", big);
