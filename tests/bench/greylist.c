@@ -15,7 +15,7 @@
  *          also counts its delivery: a write each
  *
  * and then gl_cleanup() over the table, in calls of at most
- * --clean-limit rows (1000), as the daemon's periodic cleanup runs it.
+ * --clean-limit rows (100), as the daemon's periodic cleanup runs it.
  *
  *   greylist [--rows N] [--seconds S] [--threads 1,4] [--clean-limit N]
  *            [--dir DIR] [--keep] [--mmap MB]
@@ -825,7 +825,7 @@ parse_options(int argc, char **argv)
 	opt.threads[0] = 1;
 	opt.threads[1] = 4;
 	opt.nthreads = 2;
-	opt.clean_limit = 1000;
+	opt.clean_limit = 100;
 	while ((ch = getopt_long(argc, argv, "r:s:t:d:km:c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
