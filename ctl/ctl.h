@@ -71,6 +71,10 @@ void ctl_format_time(int64_t t, char buf[32]);
 int ctl_keys(struct ctl *c, int argc, char **argv);
 int ctl_greylist(struct ctl *c, int argc, char **argv); /* greylist.c */
 int ctl_bans(struct ctl *c, int argc, char **argv);     /* greylist.c */
+int ctl_log(struct ctl *c, int argc, char **argv);      /* log.c */
+int ctl_explain(struct ctl *c, int argc, char **argv);  /* log.c */
+int ctl_stats(struct ctl *c, int argc, char **argv);    /* log.c */
+int ctl_check(struct ctl *c, int argc, char **argv);    /* check.c */
 
 /* keys import-opendkim (keys_import.c). */
 struct db_keys;

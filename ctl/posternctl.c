@@ -24,6 +24,10 @@ static const struct ctl_command groups[] = {
     {"keys", ctl_keys, "SUBCOMMAND ... (posternctl keys --help)"},
     {"greylist", ctl_greylist, "SUBCOMMAND ... (posternctl greylist --help)"},
     {"bans", ctl_bans, "list|lift ... (posternctl bans --help)"},
+    {"log", ctl_log, "[--since T] [--client IP] ... (posternctl log --help)"},
+    {"explain", ctl_explain, "QUEUE_ID|MESSAGE_ID|CONNECTION_ID"},
+    {"stats", ctl_stats, "[--since T] [--by action|check|client|hour] [--limit N]"},
+    {"check", ctl_check, "--client IP --helo H --from A --rcpt A ... [MESSAGE]"},
 };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
