@@ -47,14 +47,15 @@
 #   203.0.113.7   bl7.example.test   listed in bl.test (127.0.0.2)
 #   198.51.100.1  good2.example.test bad HELO
 #   203.0.113.50  mx.example.test    greylisted
-#   127.0.0.1     local submission and Sendmail's client: internal
+#   127.0.0.1     Sendmail's client for outgoing mail: internal
+#                 (internal_networks = 127.0.0.1/32); local submission
+#   127.0.0.2     Sendmail's rejected client: listed in bl.test (RFC 5782)
 
 E2E_INST=PF
 E2E_SINK_PORT=2526
 E2E_SM_PORT=2527
 E2E_ID=mx.postern.test # myhostname of e2e.conf: the authserv-id
 E2E_DIR=""             # $WORK/e2e
-E2E_MARK=0             # connections.id before the current session
 E2E_OUT=""             # the last swaks transcript
 E2E_RC=0               # its exit status
 E2E_SEL=""             # the selector posternctl made for local.e2e.test
@@ -153,8 +154,8 @@ e2e_diag() {
 	fi
 }
 
-# expect_reply DESC COMMAND-PREFIX EXPECTED: the reply to a command.
-expect_reply() {
+# e2e_expect_reply DESC COMMAND-PREFIX EXPECTED: the reply to a command.
+e2e_expect_reply() {
 	local got
 	got=$(e2e_reply "$2")
 	if [[ $got == "$3" ]]; then
@@ -217,9 +218,9 @@ e2e_ere() {
 	sed -e 's/[][\\.*^$+?(){}|]/\\&/g' <<<"$1"
 }
 
-# expect_rows_re DESC QUERY ERE: the rows (joined by newlines) match ERE.
+# e2e_expect_rows_re DESC QUERY ERE: the rows (joined by newlines) match ERE.
 e2e_re() { [[ $1 =~ $2 ]]; }
-expect_rows_re() {
+e2e_expect_rows_re() {
 	if poll_sql "$E2E_INST" "$2" e2e_re "$3"; then
 		report_ok "$1"
 	else
@@ -247,7 +248,7 @@ e2e_refused() {
 	local decided=${10} checks=${11}
 	e2e_swaks "$addr" --xclient-name "$name" --xclient-helo "$helo" --ehlo "$helo" \
 		--from "$from" --to "$rcpt"
-	expect_reply "$p: $desc: swaks is told '${reply:0:40}...' at RCPT" "RCPT TO" "$reply"
+	e2e_expect_reply "$p: $desc: swaks is told '${reply:0:40}...' at RCPT" "RCPT TO" "$reply"
 	e2e_expect_rows "$p: $desc: messages row ($action, decided by $decided)" "$(q_e2e_msg)" \
 		"$action|$reply|rcpt|$decided|$from||$rcpt|"
 	e2e_expect_rows "$p: $desc: check rows" "$(q_e2e_checks)" "$checks"
@@ -287,12 +288,11 @@ e2e_keys() {
 # e2e_keys_activate: check and activate postern's key (NSD serves it
 # now), and the signing rule for *@local.e2e.test.
 e2e_keys_activate() {
-	local out
+	local out out2
 	CUR_INST=""
 	CUR_TAG=""
 	out=$(e2e_ctl keys activate local.e2e.test "$E2E_SEL")
 	expect_contains "e2e: posternctl keys activate, after its check against NSD" "is active" "$out"
-	local out2
 	out=$(e2e_ctl keys sign-for '*@local.e2e.test' local.e2e.test)
 	if out2=$(e2e_ctl keys verify-files); then
 		report_ok "e2e: posternctl keys sign-for '*@local.e2e.test'; the key table loads"
@@ -324,7 +324,7 @@ EOF
 }
 
 e2e_setup() {
-	local out
+	local tool
 	E2E_DIR=$WORK/e2e
 	CUR_INST=""
 	CUR_TAG=""
@@ -361,9 +361,6 @@ e2e_setup() {
 		report_fail "e2e: the private Postfix starts" "$(indent "$PF_ERR")"
 		return 1
 	fi
-	if [[ -e /etc/postfix/main.cf ]]; then
-		echo "# /etc/postfix/main.cf exists (the system's Postfix is configured); it is not read"
-	fi
 }
 
 e2e_stop_all() {
@@ -382,7 +379,7 @@ s80_e2e_clean() {
 	e2e_swaks 203.0.113.1 --xclient-name good.example.test \
 		--xclient-helo good.example.test --ehlo good.example.test \
 		--from alice@e2e.test --to bob@example.test --data "@$msg"
-	expect_reply "$p: RCPT TO is accepted" "RCPT TO" "250 2.1.5 Ok"
+	e2e_expect_reply "$p: RCPT TO is accepted" "RCPT TO" "250 2.1.5 Ok"
 	qid=$(e2e_queued_as)
 	expect_match "$p: the message is queued" '^[0-9A-Za-z]+$' "$qid"
 	[[ -n $qid ]] || return
@@ -421,7 +418,7 @@ $E2E_PASS_SENDER
 rcpt|check_greylist|skip|dunno
 eom|dkim|pass|dunno"
 	e2e_expect_rows "$p: the dkim row names the signature" "$(q_e2e_details "name = 'dkim'")" \
-		"dkim|dkim=pass d=e2e.test s=ext a=rsa-sha256 b=$(sed -n 's/.* header\.b=\([^ ;]*\).*/\1/p' <<<"$first") i=@e2e.test bits=2048"
+		"dkim|dkim=pass d=e2e.test s=ext a=rsa-sha256 b=$(sed -n 's/.* header\.b="\{0,1\}\([^ ;"]*\).*/\1/p' <<<"$first") i=@e2e.test bits=2048"
 }
 
 # ---- s81 ... s85: refused clients -------------------------------------------------------
@@ -436,7 +433,7 @@ $E2E_PASS_HELO
 rcpt|reject_non_fqdn_sender|pass|dunno
 rcpt|reject_unknown_sender_domain|pass|dunno
 rcpt|check_spf|fail|reject"
-	expect_rows_re "s81 forged: the check_spf row says which mechanism failed" \
+	e2e_expect_rows_re "s81 forged: the check_spf row says which mechanism failed" \
 		"$(q_e2e_details "name = 'check_spf'")" \
 		'^check_spf\|mailfrom alice@e2e\.test: spf=fail mechanism=-?all '
 }
@@ -515,7 +512,7 @@ rcpt|check_greylist|fail|defer"
 	sleep $((wait + 1))
 	e2e_swaks $addr --xclient-name $name --xclient-helo $name --ehlo $name \
 		--from $from --to $rcpt --data "@$msg"
-	expect_reply "$p: the retry $((wait + 1)) s later is accepted at RCPT" "RCPT TO" "250 2.1.5 Ok"
+	e2e_expect_reply "$p: the retry $((wait + 1)) s later is accepted at RCPT" "RCPT TO" "250 2.1.5 Ok"
 	qid=$(e2e_queued_as)
 	expect_match "$p: the retry is queued" '^[0-9A-Za-z]+$' "$qid"
 	[[ -n $qid ]] || return
@@ -596,6 +593,9 @@ eom|dkim_sign|pass|none"
 
 s88_e2e_sendmail() {
 	local p="s88 Sendmail" msg=$E2E_DIR/sendmail.eml qid f reply
+	SM_PORT=$E2E_SM_PORT
+	SM_RELAY_PORT=$E2E_SINK_PORT
+	SM_RELAY_DOMAINS=example.test
 	if ! sm_setup "$E2E_DIR/sendmail" "inet:${D_PORT[$E2E_INST]}@127.0.0.1"; then
 		report_fail "$p: a private Sendmail .cf with INPUT_MAIL_FILTER (m4)" "$SM_ERR"
 		return
@@ -612,9 +612,9 @@ s88_e2e_sendmail() {
 	E2E_OUT=$(sm_swaks --local-interface 127.0.0.2 --ehlo client.example.test \
 		--from alice@e2e.test --to bob@example.test)
 	reply="554 5.7.1 Service unavailable; Client host [127.0.0.2] blocked using bl.test; RFC 5782 test entry"
-	expect_reply "$p: a client listed in bl.test is told '554 5.7.1 ...' at RCPT" "RCPT TO" "$reply"
+	e2e_expect_reply "$p: a client listed in bl.test is told '554 5.7.1 ...' at RCPT" "RCPT TO" "$reply"
 	# Sendmail gives the queue id at MAIL already (macro i).
-	expect_rows_re "$p: rejection: messages row (reject, decided by reject_rbl_client)" \
+	e2e_expect_rows_re "$p: rejection: messages row (reject, decided by reject_rbl_client)" \
 		"$(q_e2e_msg)" \
 		"^reject\|$(e2e_ere "$reply")\|rcpt\|reject_rbl_client\|alice@e2e\.test\|\|bob@example\.test\|[0-9A-Za-z]{14}\$"
 	e2e_expect_rows "$p: rejection: check rows" "$(q_e2e_checks)" "rcpt|reject_rbl_client|fail|reject"
@@ -638,7 +638,7 @@ s88_e2e_sendmail() {
 	fi
 	report_ok "$p: Sendmail relays it to smtp-sink"
 	e2e_signed "$p" "$f"
-	expect_rows_re "$p: connections row (internal client)" "$(q_e2e_conn)" \
+	e2e_expect_rows_re "$p: connections row (internal client)" "$(q_e2e_conn)" \
 		'^127\.0\.0\.1\|[1-9][0-9]*\|[^|]*\|\|\|internal$'
 	e2e_expect_rows "$p: messages row (accept, Sendmail's queue id $qid)" "$(q_e2e_msg)" \
 		"accept||eom||erin@local.e2e.test|frank@example.test||$qid"
@@ -657,7 +657,7 @@ s89_e2e_down() {
 	e2e_swaks 203.0.113.1 --xclient-name good.example.test \
 		--xclient-helo good.example.test --ehlo good.example.test \
 		--from alice@e2e.test --to bob@example.test
-	expect_reply "$p: Postfix answers 451 4.7.1 (milter_default_action = tempfail)" \
+	e2e_expect_reply "$p: Postfix answers 451 4.7.1 (milter_default_action = tempfail)" \
 		"MAIL FROM" "451 4.7.1 Service unavailable - try again later"
 	expect_match "$p: Postfix logs why" \
 		"warning: connect to Milter service inet:127\.0\.0\.1:${D_PORT[$E2E_INST]}: Connection refused" \
@@ -665,7 +665,7 @@ s89_e2e_down() {
 	if [[ -n $SM_PID ]]; then
 		E2E_OUT=$(sm_swaks --ehlo client.example.test --from erin@local.e2e.test \
 			--to frank@example.test)
-		expect_reply "$p: Sendmail answers 451 4.3.2 (F=T)" "MAIL FROM" \
+		e2e_expect_reply "$p: Sendmail answers 451 4.3.2 (F=T)" "MAIL FROM" \
 			"451 4.3.2 Please try again later"
 	fi
 }

@@ -65,7 +65,8 @@
 #       Submit MESSAGE with Postfix's sendmail -C PF_CONF -f FROM -i
 #       RCPT...: local submission, through non_smtpd_milters. The
 #       message is queued (postdrop, then pickup); see pf_wait_queue_empty.
-#       A leading "-f" is accepted and ignored.
+#       A leading "-f" is accepted and ignored. On failure PF_ERR has
+#       sendmail's status and messages.
 #   pf_queue
 #       Print the queue (postqueue -c PF_CONF -p).
 #   pf_wait_queue_empty [SECONDS]
@@ -311,9 +312,15 @@ pf_stop() {
 
 pf_sendmail() {
 	[[ ${1:-} == -f ]] && shift
-	local from=$1
+	local from=$1 err rc
 	shift
-	sendmail -C "$PF_CONF" -f "$from" -i -- "$@"
+	PF_ERR=""
+	err=$(sendmail -C "$PF_CONF" -f "$from" -i -- "$@" 2>&1)
+	rc=$?
+	if ((rc != 0)); then
+		PF_ERR="sendmail -C $PF_CONF exited $rc: $err"
+		return 1
+	fi
 }
 
 pf_queue() {
