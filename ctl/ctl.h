@@ -66,6 +66,11 @@ void json_string(FILE *out, const char *s);
 
 /* Unix time as "2026-11-21 10:00:00Z" (UTC), or "-" for 0. */
 void ctl_format_time(int64_t t, char buf[32]);
+/* --limit N: N >= 1 into *limit_r; text NULL leaves it. Returns 0, or -1
+ * for anything else. */
+int ctl_parse_limit(const char *text, unsigned *limit_r);
+/* The wider of a column's width w and the length of s. */
+int ctl_width(int w, const char *s);
 
 /* The subcommand groups. */
 int ctl_keys(struct ctl *c, int argc, char **argv);

@@ -144,32 +144,7 @@ rcpt_key(const char *text)
 	return text ? str_lower(xstrdup(text)) : NULL;
 }
 
-/* --limit N: N >= 1. */
-static int
-parse_limit(const char *text, unsigned *limit_r)
-{
-	char *end;
-	unsigned long v;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (*text < '0' || *text > '9' || errno != 0 || *end != '\0' || v == 0 ||
-	    v > 0xffffffffUL)
-		return -1;
-	*limit_r = (unsigned)v;
-	return 0;
-}
-
 /* ---- output helpers ---- */
-
-static int
-width(int w, const char *s)
-{
-	int n = (int)strlen(s);
-	return n > w ? n : w;
-}
 
 /* The null sender, for humans. */
 static const char *
@@ -220,9 +195,9 @@ triplets_text(const struct gl_admin_triplet *rows, size_t n)
 	char t1[32], t2[32];
 
 	for (size_t i = 0; i < n; i++) {
-		wc = width(wc, rows[i].client);
-		ws = width(ws, show_sender(rows[i].sender));
-		wr = width(wr, rows[i].rcpt);
+		wc = ctl_width(wc, rows[i].client);
+		ws = ctl_width(ws, show_sender(rows[i].sender));
+		wr = ctl_width(wr, rows[i].rcpt);
 	}
 	printf("%-*s  %-*s  %-*s  %-20s  %-20s  %-7s  %s\n", wc, "CLIENT", ws, "SENDER",
 	       wr, "RECIPIENT", "FIRST SEEN", "LAST SEEN", "STATE", "ATTEMPTS");
@@ -261,7 +236,7 @@ clients_text(const struct gl_admin_client *rows, size_t n)
 	char t1[32], t2[32];
 
 	for (size_t i = 0; i < n; i++)
-		wc = width(wc, rows[i].client);
+		wc = ctl_width(wc, rows[i].client);
 	printf("%-*s  %-10s  %10s  %-20s  %s\n", wc, "CLIENT", "ALLOWED BY", "DELIVERIES",
 	       "ALLOWED SINCE", "LAST SEEN");
 	for (size_t i = 0; i < n; i++) {
@@ -329,7 +304,7 @@ gl_list(struct ctl *c, struct gl_admin *ga, int argc, char **argv)
 		return ctl_usage_error("greylist", use,
 		                       "--pending, --passed and --auto-allowed exclude "
 		                       "each other");
-	if (parse_limit(limit, &f.limit) < 0)
+	if (ctl_parse_limit(limit, &f.limit) < 0)
 		return ctl_usage_error("greylist", use, "--limit needs a number above 0");
 	if (client != NULL) {
 		if ((rc = client_key(c, "greylist", use, client, key)) != CTL_OK)
@@ -539,7 +514,7 @@ bans_text(const struct gl_admin_ban *rows, size_t n, bool all)
 	char t1[32], t2[32];
 
 	for (size_t i = 0; i < n; i++)
-		wa = width(wa, rows[i].addr);
+		wa = ctl_width(wa, rows[i].addr);
 	printf("%-*s  %-20s  %-20s  %6s  %s%s\n", wa, "ADDRESS", "SINCE", "UNTIL",
 	       "ERRORS", all ? "STATE    " : "", "REASON");
 	for (size_t i = 0; i < n; i++) {

@@ -139,24 +139,6 @@ parse_since(const char *text, char buf[TIME_LEN])
 	return 0;
 }
 
-/* --limit N: N >= 1 (0 when text is NULL). */
-static int
-parse_limit(const char *text, unsigned *limit_r)
-{
-	char *end;
-	unsigned long v;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	v = strtoul(text, &end, 10);
-	if (*text < '0' || *text > '9' || errno != 0 || *end != '\0' || v == 0 ||
-	    v > 0xffffffffUL)
-		return -1;
-	*limit_r = (unsigned)v;
-	return 0;
-}
-
 /* --client: an address in any spelling, as the daemon stores it. */
 static int
 parse_client(const char *text, char buf[IPADDR_STRLEN])
@@ -303,13 +285,6 @@ show_id(const struct query_line *l)
 	if (l->queue_id != NULL && *l->queue_id != '\0')
 		return xstrdup(l->queue_id);
 	return xasprintf("%lld", (long long)(l->msg_id ? l->msg_id : l->conn_id));
-}
-
-static int
-width(int w, const char *s)
-{
-	int n = (int)strlen(s);
-	return n > w ? n : w;
 }
 
 /* ---- JSON ---- */
@@ -464,9 +439,9 @@ log_text(const struct query_lines *lines)
 	for (size_t i = 0; i < lines->n; i++)
 		log_cells(&lines->v[i], cells[i]);
 	for (int k = 0; k < NCOLS; k++) {
-		w[k] = width(0, log_heads[k]);
+		w[k] = ctl_width(0, log_heads[k]);
 		for (size_t i = 0; i < lines->n; i++)
-			w[k] = width(w[k], cells[i][k]);
+			w[k] = ctl_width(w[k], cells[i][k]);
 	}
 	print_row((char *const *)log_heads, w);
 	for (size_t i = 0; i < lines->n; i++) {
@@ -506,7 +481,7 @@ log_filter(struct log_args *a, struct query_filter *f)
 		                       "--action: \"%s\" is not accept, reject, defer or "
 		                       "aborted",
 		                       a->action);
-	if (parse_limit(a->limit, &f->limit) < 0)
+	if (ctl_parse_limit(a->limit, &f->limit) < 0)
 		return ctl_usage_error("log", log_use, "--limit needs a number above 0");
 	f->since = a->since ? a->since_buf : NULL;
 	f->client = a->client ? a->client_buf : NULL;
@@ -659,11 +634,11 @@ checks_text(const struct query_check *k, size_t n, const char *ref, const char *
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		wt = width(wt, show_ms_time(k[i].time, ref, t));
-		ws = width(ws, dash(k[i].stage));
-		wn = width(wn, dash(k[i].name));
-		wr = width(wr, dash(k[i].result));
-		wa = width(wa, dash(k[i].action));
+		wt = ctl_width(wt, show_ms_time(k[i].time, ref, t));
+		ws = ctl_width(ws, dash(k[i].stage));
+		wn = ctl_width(wn, dash(k[i].name));
+		wr = ctl_width(wr, dash(k[i].result));
+		wa = ctl_width(wa, dash(k[i].action));
 	}
 	printf("%s%-*s  %-*s  %-*s  %-*s  %-*s  %8s  %s\n", indent, wt, "TIME", ws,
 	       "STAGE", wn, "CHECK", wr, "RESULT", wa, "ACTION", "MS", "DETAIL");
@@ -990,12 +965,12 @@ stats_text(const struct stat_table *t, const struct query_stats *st)
 {
 	double total = stats_total(st);
 	size_t ncols = stat_ncols(t);
-	int wk = width(5, t->key_head);
+	int wk = ctl_width(5, t->key_head);
 	char buf[64];
 
 	for (size_t i = 0; i < st->n; i++) {
 		stat_key(t, st->v[i].key, false, buf, sizeof(buf));
-		wk = width(wk, buf);
+		wk = ctl_width(wk, buf);
 	}
 	printf("%-*s", wk, t->key_head);
 	for (size_t k = 0; k < ncols; k++)
@@ -1067,7 +1042,7 @@ ctl_stats(struct ctl *c, int argc, char **argv)
 		                       "(such as 1h, 2d) nor a date and time (such as "
 		                       "2026-11-21T10:00)",
 		                       since);
-	if (parse_limit(limit, &n) < 0)
+	if (ctl_parse_limit(limit, &n) < 0)
 		return ctl_usage_error("stats", stats_use,
 		                       "--limit needs a number above 0");
 	return stats_run(c, t, since ? since_buf : NULL, limit ? n : t->default_limit);

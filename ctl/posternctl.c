@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -238,4 +239,28 @@ main(int argc, char **argv)
 	fprintf(stderr, "posternctl: unknown command \"%s\"\n", argv[i]);
 	usage(stderr);
 	return CTL_USAGE;
+}
+
+int
+ctl_parse_limit(const char *text, unsigned *limit_r)
+{
+	char *end;
+	unsigned long v;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (*text < '0' || *text > '9' || errno != 0 || *end != '\0' || v == 0 ||
+	    v > 0xffffffffUL)
+		return -1;
+	*limit_r = (unsigned)v;
+	return 0;
+}
+
+int
+ctl_width(int w, const char *s)
+{
+	int n = (int)strlen(s);
+	return n > w ? n : w;
 }

@@ -188,11 +188,23 @@ db_format_time(const struct timespec *t, char buf_r[DB_TIME_LEN])
 	snprintf(buf_r + n, DB_TIME_LEN - n, ".%03ldZ", ms);
 }
 
-static int
+int
 db_fail(sqlite3 *db, const char *path, const char *what, char **error_r)
 {
 	*error_r = xasprintf("%s: %s: %s", path, what, sqlite3_errmsg(db));
 	return -1;
+}
+
+sqlite3_stmt *
+db_prepare(sqlite3 *db, const char *path, const char *sql, char **error_r)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_fail(db, path, "preparing a statement", error_r);
+		return NULL;
+	}
+	return st;
 }
 
 static int

@@ -33,6 +33,11 @@ int db_open(const char *path, int busy_timeout_ms, sqlite3 **db_r, char **error_
 int db_open_current(const char *path, int busy_timeout_ms, sqlite3 **db_r,
                     char **error_r);
 
+/* "PATH: WHAT: SQLite's message" into a malloc'd *error_r; returns -1. */
+int db_fail(sqlite3 *db, const char *path, const char *what, char **error_r);
+/* A prepared statement, or NULL with db_fail's reason. */
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *path, const char *sql, char **error_r);
+
 /* True for the errors after which the same transaction may succeed
  * later: busy or locked database, I/O error, disk full, read-only. */
 int db_error_is_transient(int rc);

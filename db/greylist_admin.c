@@ -28,8 +28,7 @@ struct gl_admin {
 static int
 ga_fail(struct gl_admin *ga, const char *what, char **error_r)
 {
-	*error_r = xasprintf("%s: %s: %s", ga->path, what, sqlite3_errmsg(ga->db));
-	return -1;
+	return db_fail(ga->db, ga->path, what, error_r);
 }
 
 int
@@ -62,13 +61,7 @@ gl_admin_close(struct gl_admin *ga)
 static sqlite3_stmt *
 prepare(struct gl_admin *ga, const char *sql, char **error_r)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(ga->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		ga_fail(ga, "preparing a statement", error_r);
-		return NULL;
-	}
-	return st;
+	return db_prepare(ga->db, ga->path, sql, error_r);
 }
 
 /* Step a statement that returns no rows, and finalize it. *changes_r
@@ -403,7 +396,7 @@ static int
 delete_chunks(struct gl_admin *ga, const char *sql, int64_t cutoff, const char *what,
               size_t *n_r, char **error_r)
 {
-	size_t changes;
+	size_t changes = 0;
 
 	do {
 		sqlite3_stmt *st = prepare(ga, sql, error_r);
@@ -545,7 +538,7 @@ gl_admin_lift(struct gl_admin *ga, const char *addr, int64_t now, char **error_r
 {
 	sqlite3_stmt *st = prepare(
 	    ga, "DELETE FROM client_bans WHERE addr = ?1 AND until > ?2", error_r);
-	size_t n;
+	size_t n = 0;
 
 	if (st == NULL)
 		return -1;

@@ -36,8 +36,7 @@ struct query {
 static int
 q_fail(struct query *q, const char *what, char **error_r)
 {
-	*error_r = xasprintf("%s: %s: %s", q->path, what, sqlite3_errmsg(q->db));
-	return -1;
+	return db_fail(q->db, q->path, what, error_r);
 }
 
 int
@@ -70,13 +69,7 @@ query_close(struct query *q)
 static sqlite3_stmt *
 prepare(struct query *q, const char *sql, char **error_r)
 {
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(q->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		q_fail(q, "preparing a query", error_r);
-		return NULL;
-	}
-	return st;
+	return db_prepare(q->db, q->path, sql, error_r);
 }
 
 static int

@@ -619,6 +619,42 @@ test_error_limit(void **state)
 	free(path);
 }
 
+/* Bad values of the new keys: refused with the file, line and key. */
+static void
+test_config_errors(void **state)
+{
+	static const char *const cases[][2] = {
+	    {"greylist_ipv4_prefix = 33\n",
+	     "line 1: greylist_ipv4_prefix: must be at most 32"},
+	    {"greylist_ipv6_prefix = 129\n", "greylist_ipv6_prefix: must be at most 128"},
+	    {"greylist_delay = 3d\n",
+	     "greylist_retry_window: must be longer than greylist_delay"},
+	    {"greylist_allow_clients = /a(/\n", "greylist_allow_clients: \"/a(/\": "},
+	    {"greylist_allow_recipients = postmaster\n",
+	     "greylist_allow_recipients: \"postmaster\" is not local@, @domain or "
+	     "local@domain"},
+	    {"greylist_allow_clients = /^a$/\n",
+	     "greylist_allow_clients: bad $name reference"},
+	    {"client_error_limit = 0\n", "client_error_limit: must be at least 1"},
+	    {"error_sleep_time = 21s\n", "error_sleep_time: must be at most 20s"},
+	    {"greylist_db_timeout = 0\n", "greylist_db_timeout: must be at least 1s"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *path = testutil_write_file(dir, "bad.conf", cases[i][0]),
+		     *err = NULL;
+		struct config *cfg = config_load(path, &err);
+		if (cfg != NULL)
+			fail_msg("accepted: %s", cases[i][0]);
+		if (strstr(err, cases[i][1]) == NULL)
+			fail_msg("%s: got \"%s\", want \"%s\"", cases[i][0], err,
+			         cases[i][1]);
+		free(err);
+		free(path);
+	}
+}
+
 int
 main(void)
 {
@@ -632,6 +668,7 @@ main(void)
 	    cmocka_unit_test(test_check_greylist),
 	    cmocka_unit_test(test_null_sender_at_data),
 	    cmocka_unit_test(test_error_limit),
+	    cmocka_unit_test(test_config_errors),
 	};
 	return cmocka_run_group_tests(tests, testutil_dir_setup, testutil_dir_teardown);
 }
