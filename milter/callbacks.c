@@ -100,24 +100,68 @@ refuse_while_draining(SMFICTX *ctx)
 	return SMFIS_TEMPFAIL;
 }
 
+/* The connection's session: made at option negotiation, which comes
+ * first, so that the stages negotiated without a reply and the
+ * configuration that decided them are the session's own. */
 static struct session *
-get_session(SMFICTX *ctx)
+start_session(SMFICTX *ctx)
 {
 	struct session *s = smfi_getpriv(ctx);
 
 	if (s == NULL) {
-		/* A stage before connect: a client out of order. */
 		struct config *cfg = filter_config();
 		s = session_new(cfg, the_log);
 		config_unref(cfg);
 		atomic_fetch_add(&active, 1);
 		smfi_setpriv(ctx, s);
+	}
+	return s;
+}
+
+static struct session *
+get_session(SMFICTX *ctx)
+{
+	struct session *s = start_session(ctx);
+
+	if (!s->connected) {
+		/* A stage before connect: a client out of order. */
+		s->connected = true;
 		set_client(s, NULL, NULL);
 		log_connection(s);
 		session_note(s, STAGE_CONNECT, "input", CHECK_FAIL,
 		             "stage before connect: client unknown");
 	}
 	return s;
+}
+
+/* The answer of a stage: none when the MTA was told that the stage gets
+ * no reply (SMFIP_NR_*). policy_stage_may_refuse() decided that from the
+ * session's configuration, so a refusal cannot come here; if one does,
+ * say so rather than let libmilter drop it silently. */
+static sfsistat
+reply(struct session *s, unsigned long nr_bit, sfsistat rc)
+{
+	if ((s->nr & nr_bit) == 0)
+		return rc;
+	if (rc != SMFIS_CONTINUE)
+		log_warnx("conn %lld: a refusal at a stage negotiated without a reply "
+		          "was not sent",
+		          (long long)s->id);
+	return SMFIS_NOREPLY;
+}
+
+/* Refuse a new connection or message while draining, at this stage if it
+ * has a reply, else at the next message stage that has one. */
+static bool
+drain_refuses(struct session *s, unsigned long nr_bit, bool check_draining)
+{
+	if (!s->refuse_pending && !(check_draining && atomic_load(&draining)))
+		return false;
+	if ((s->nr & nr_bit) != 0) {
+		s->refuse_pending = true;
+		return false;
+	}
+	return true;
 }
 
 /* Copy untrusted text into the arena: bounded and without control
@@ -191,18 +235,60 @@ answer(SMFICTX *ctx, struct session *s, const struct verdict *v)
 	return v->kind == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+/* Does the key table in use now have signing rules, with dkim_sign on?
+ * A table that gains its first rule later serves the connections
+ * negotiated after that. */
+static bool
+signing_rules(const struct config *cfg)
+{
+	if (!cfg->dkim_sign)
+		return false;
+	struct keys_ref *ref = keys_acquire();
+	const struct dkim_keytable *kt = keys_table(ref);
+	bool rules = kt != NULL && kt->nrules > 0;
+	keys_release(ref);
+	return rules;
+}
+
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
              unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
              unsigned long *pf3)
 {
-	(void)f1;
+	struct session *s = start_session(ctx);
+	const struct config *cfg = s->cfg;
+	/* Headers, their end and the body never get an answer but continue;
+	 * a stage at which the configuration cannot refuse gets none either.
+	 * Each reply the MTA waits for costs a round trip (design section 9). */
+	unsigned long want =
+	    SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NOUNKNOWN;
+	static const struct {
+		enum stage stage;
+		unsigned long bit;
+	} stages[] = {{STAGE_CONNECT, SMFIP_NR_CONN},
+	              {STAGE_HELO, SMFIP_NR_HELO},
+	              {STAGE_MAIL, SMFIP_NR_MAIL},
+	              {STAGE_RCPT, SMFIP_NR_RCPT},
+	              {STAGE_DATA, SMFIP_NR_DATA}};
+
 	(void)f2;
 	(void)f3;
+	if (cfg != NULL) {
+		for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+			if (!policy_stage_may_refuse(cfg, stages[i].stage))
+				want |= stages[i].bit;
+		/* Without DKIM work the body is of no use. */
+		if (cfg->dkim_engine == NULL ||
+		    (!signing_rules(cfg) && !cfg->dkim_verify))
+			want |= SMFIP_NOBODY;
+	} else {
+		want = 0; /* stopping: every stage may refuse (draining) */
+	}
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
-	*pf1 = 0;
+	*pf1 = f1 & want;
 	*pf2 = 0;
 	*pf3 = 0;
+	s->nr = *pf1;
 	if (f0 & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT,
 		                "j {daemon_name} {client_ptr} {client_port}");
@@ -272,14 +358,14 @@ log_connection(struct session *s)
 static sfsistat
 cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct config *cfg = filter_config();
-	struct session *s = session_new(cfg, the_log);
+	struct session *s = start_session(ctx);
 	struct verdict v;
 
-	config_unref(cfg);
-	atomic_fetch_add(&active, 1);
-	smfi_setpriv(ctx, s);
-	if (atomic_load(&draining))
+	if (s->connected) /* a second connect on one connection */
+		session_note(s, STAGE_CONNECT, "input", CHECK_FAIL,
+		             "connect information sent twice");
+	s->connected = true;
+	if (drain_refuses(s, SMFIP_NR_CONN, true))
 		return refuse_while_draining(ctx);
 	const char *daemon = macro(ctx, "{daemon_name}");
 	if (daemon != NULL)
@@ -288,7 +374,7 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	set_client(s, hostname, hostaddr);
 	session_policy(s, STAGE_CONNECT, &v);
 	log_connection(s);
-	return answer(ctx, s, &v);
+	return reply(s, SMFIP_NR_CONN, answer(ctx, s, &v));
 }
 
 static sfsistat
@@ -301,7 +387,7 @@ cb_helo(SMFICTX *ctx, char *helohost)
 	s->facts.helo = s->helo;
 	policy_new_helo(&s->pstate);
 	session_policy(s, STAGE_HELO, &v);
-	return answer(ctx, s, &v);
+	return reply(s, SMFIP_NR_HELO, answer(ctx, s, &v));
 }
 
 static sfsistat
@@ -310,7 +396,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	struct session *s = get_session(ctx);
 	struct message *m;
 
-	if (atomic_load(&draining))
+	if (drain_refuses(s, SMFIP_NR_MAIL, true))
 		return refuse_while_draining(ctx);
 	m = session_begin_message(s);
 	const char *auth = macro(ctx, "{auth_authen}"), *qid = macro(ctx, "i");
@@ -324,7 +410,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	s->facts.auth_authen = m->auth;
 	s->facts.queue_id = m->queue_id;
 	session_policy(s, STAGE_MAIL, &v);
-	return answer(ctx, s, &v);
+	return reply(s, SMFIP_NR_MAIL, answer(ctx, s, &v));
 }
 
 static sfsistat
@@ -339,6 +425,10 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 
 	s->facts.rcpt = rcpt;
 	s->facts.rcpt_count = m->naccepted;
+	if (drain_refuses(s, SMFIP_NR_RCPT, false)) {
+		session_list_add(&m->rejected, rcpt);
+		return refuse_while_draining(ctx);
+	}
 	session_policy(s, STAGE_RCPT, &v);
 	if (v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER) {
 		session_list_add(&m->rejected, rcpt);
@@ -346,7 +436,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		session_list_add(&m->rcpts, rcpt);
 		m->naccepted++;
 	}
-	return answer(ctx, s, &v);
+	return reply(s, SMFIP_NR_RCPT, answer(ctx, s, &v));
 }
 
 /* The current message, learning its queue id ("i") once the MTA has one:
@@ -372,8 +462,10 @@ cb_data(SMFICTX *ctx)
 
 	s->facts.rcpt_count = message_with_qid(ctx, s, STAGE_DATA)->naccepted;
 	s->facts.rcpt = NULL;
+	if (drain_refuses(s, SMFIP_NR_DATA, false))
+		return refuse_while_draining(ctx);
 	session_policy(s, STAGE_DATA, &v);
-	return answer(ctx, s, &v);
+	return reply(s, SMFIP_NR_DATA, answer(ctx, s, &v));
 }
 
 /* The DKIM work of the message, decided at its first header field:
@@ -409,7 +501,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		if (authres_is_ours(value, s->cfg->authserv_id))
 			session_index_add(m, m->ar_count);
 	}
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_HDR, SMFIS_CONTINUE);
 }
 
 /* Mail from inside: sign it when the signing table has its From:. */
@@ -459,7 +551,7 @@ cb_eoh(SMFICTX *ctx)
 
 	m->size += 2;
 	if (message_dkim(s, m) == NULL)
-		return SMFIS_CONTINUE;
+		return reply(s, SMFIP_NR_EOH, SMFIS_CONTINUE);
 	if (m->dkim_signs) {
 		start_signing(s, m);
 	} else {
@@ -470,13 +562,14 @@ cb_eoh(SMFICTX *ctx)
 		m->dkim_mode = DKIM_VERIFYING;
 	}
 	m->dkim_ms += clock_ms() - t0;
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_EOH, SMFIS_CONTINUE);
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct message *m = session_message(get_session(ctx));
+	struct session *s = get_session(ctx);
+	struct message *m = session_message(s);
 
 	m->size += (int64_t)len;
 	if (m->dkim != NULL && m->dkim_mode != DKIM_IDLE) {
@@ -484,7 +577,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		dkim_msg_body(m->dkim, chunk, len);
 		m->dkim_ms += clock_ms() - t0;
 	}
-	return SMFIS_CONTINUE;
+	return reply(s, SMFIP_NR_BODY, SMFIS_CONTINUE);
 }
 
 /* Remove Authentication-Results that claim to be ours (each by its own
@@ -584,6 +677,10 @@ cb_eom(SMFICTX *ctx)
 	const struct dkim_sig_result *dr = NULL;
 	size_t ndr = 0;
 
+	if (s->refuse_pending) {
+		session_end_message(s, "defer");
+		return refuse_while_draining(ctx);
+	}
 	session_policy(s, STAGE_EOM, &v);
 	if (m->dkim_mode == DKIM_VERIFYING) {
 		struct policy_ctx pctx;

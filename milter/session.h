@@ -58,6 +58,11 @@ struct session {
 	char *helo;
 	int client_port;
 	const char *client_given; /* client name as the MTA gave it */
+	unsigned long nr;         /* SMFIP_* protocol flags negotiated: the
+	                           * stages that get no reply, and NOBODY */
+	bool connected;           /* the connect stage has run */
+	bool refuse_pending;      /* draining was noticed at a stage without
+	                           * a reply: refuse at the next that has one */
 };
 
 /* The store and counts every session's policy uses (the daemon's); NULL

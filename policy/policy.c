@@ -493,6 +493,45 @@ decide(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 	}
 }
 
+/* Can a list refuse? Only the permit_* restrictions never do. */
+static bool
+list_may_refuse(const struct config *cfg, enum rlist l)
+{
+	for (size_t i = 0; i < cfg->lists[l].n; i++) {
+		restriction_fn *fn = cfg->lists[l].v[i].def->fn;
+		if (fn != r_permit && fn != r_permit_internal && fn != r_permit_sasl)
+			return true;
+	}
+	return false;
+}
+
+/* Mirrors decide(): keep the two in step. */
+bool
+policy_stage_may_refuse(const struct config *cfg, enum stage stage)
+{
+	bool delay = cfg->delay_reject;
+
+	switch (stage) {
+	case STAGE_CONNECT:
+		return configured(cfg, r_client_error_limit) ||
+		       (!delay && list_may_refuse(cfg, RL_CLIENT));
+	case STAGE_HELO:
+		return !delay && list_may_refuse(cfg, RL_HELO);
+	case STAGE_MAIL:
+		return !delay && list_may_refuse(cfg, RL_SENDER);
+	case STAGE_RCPT:
+		return list_may_refuse(cfg, RL_RECIPIENT) ||
+		       (delay && (list_may_refuse(cfg, RL_CLIENT) ||
+		                  list_may_refuse(cfg, RL_HELO) ||
+		                  list_may_refuse(cfg, RL_SENDER)));
+	case STAGE_DATA:
+		return configured(cfg, r_check_greylist) || list_may_refuse(cfg, RL_DATA);
+	case STAGE_EOM:
+		return true;
+	}
+	return true;
+}
+
 void
 policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r)
 {

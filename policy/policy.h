@@ -147,6 +147,12 @@ bool policy_uses(const struct config *cfg, const char *name);
  * "authenticated", "local") or NULL. */
 const char *policy_bypass_reason(const struct config *cfg, const struct facts *f);
 
+/* Can the configuration refuse anything at this stage? false means every
+ * verdict of the stage is "continue" for every client (the milter then
+ * negotiates no reply for it); the stage still runs and logs its checks.
+ * The end of the message is always true (DKIM results act there). */
+bool policy_stage_may_refuse(const struct config *cfg, enum stage stage);
+
 /* Run what the configuration asks for at this stage and fill *v_r. The
  * verdict is final: soft_bounce has been applied. */
 void policy_stage(struct policy_ctx *ctx, enum stage stage, struct verdict *v_r);

@@ -425,6 +425,78 @@ test_new_message_and_helo_reset(void **state)
 	free(c);
 }
 
+/* The stages negotiated without a reply: policy_stage_may_refuse() must
+ * say true wherever decide() can refuse, and false where it cannot. */
+static bool
+refuses_at(struct run *r, enum stage s)
+{
+	struct verdict v = stage(r, s);
+	return v.kind == VERDICT_REJECT || v.kind == VERDICT_DEFER;
+}
+
+static void
+test_stage_may_refuse(void **state)
+{
+	struct run r;
+	(void)state;
+
+	/* delay_reject: client, HELO and sender verdicts come at RCPT. */
+	char *c =
+	    conf("client_restrictions = check_client_access cidr:%D/clients.cidr\n"
+	         "sender_restrictions = check_sender_access texthash:%D/senders.hash\n");
+	run_start(&r, c, "203.0.113.5", NULL);
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_CONNECT));
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_HELO));
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_MAIL));
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_RCPT));
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_DATA));
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_EOM));
+	assert_false(refuses_at(&r, STAGE_CONNECT));
+	r.f.helo = "mx.example.com";
+	assert_false(refuses_at(&r, STAGE_HELO));
+	r.f.sender = "spam@example.com";
+	assert_false(refuses_at(&r, STAGE_MAIL));
+	r.f.rcpt = "bob@example.org";
+	assert_true(refuses_at(&r, STAGE_RCPT));
+	run_end(&r);
+	free(c);
+
+	/* Without delay_reject each list refuses at its own stage. */
+	c = conf("delay_reject = no\n"
+	         "client_restrictions = check_client_access cidr:%D/clients.cidr\n"
+	         "sender_restrictions = check_sender_access texthash:%D/senders.hash\n"
+	         "recipient_restrictions = permit_mynetworks, permit\n");
+	run_start(&r, c, "203.0.113.5", NULL);
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_CONNECT));
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_HELO));
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_MAIL));
+	/* A list of permits only never refuses. */
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_RCPT));
+	assert_true(refuses_at(&r, STAGE_CONNECT));
+	run_end(&r);
+	free(c);
+
+	/* The error limit refuses at connect wherever it is listed;
+	 * greylisting can defer a null sender at DATA. */
+	c = conf("recipient_restrictions = check_client_error_limit, check_greylist\n");
+	run_start(&r, c, "203.0.113.5", NULL);
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_CONNECT));
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_HELO));
+	assert_false(policy_stage_may_refuse(r.cfg, STAGE_MAIL));
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_RCPT));
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_DATA));
+	run_end(&r);
+	free(c);
+
+	/* Data restrictions. */
+	c = conf("data_restrictions = reject\n");
+	run_start(&r, c, "203.0.113.5", NULL);
+	assert_true(policy_stage_may_refuse(r.cfg, STAGE_DATA));
+	assert_true(refuses_at(&r, STAGE_DATA));
+	run_end(&r);
+	free(c);
+}
+
 int
 main(void)
 {
@@ -441,6 +513,7 @@ main(void)
 	    cmocka_unit_test(test_new_message_and_helo_reset),
 	    cmocka_unit_test(test_lists_see_current_facts),
 	    cmocka_unit_test(test_full_string_tables_get_full_address),
+	    cmocka_unit_test(test_stage_may_refuse),
 	};
 	return cmocka_run_group_tests(tests, setup, testutil_dir_teardown);
 }
