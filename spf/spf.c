@@ -22,6 +22,10 @@
  * and counts every lookup that is not inside a term as a term: the
  * limits stay, on the safe side.
  *
+ * Before libspf2 walks the top record, a prefetch sends the lookups the
+ * walk will make, in parallel rounds, and keeps the answers for the
+ * layer (see "The prefetch" below).
+ *
  * When a limit is passed or the deadline is reached, the layer decides
  * the result (permerror or temperror) and answers every further lookup
  * "try again", which makes libspf2 return at once; its result is then
@@ -54,6 +58,8 @@
 #define NAMES_MAX 10 /* MX or PTR names looked at per term */
 #define FRAMES_MAX 24
 #define DEFAULT_DEADLINE_MS 20000
+#define PREFETCH_ROUNDS_MAX 16 /* each round adds lookups: a bound, never reached */
+#define KEY_MAX 1024           /* a name in dns_name_text form */
 
 static const char *const result_names[SPF_R__COUNT] = {
     "none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"};
@@ -72,6 +78,17 @@ spf_result_parse(const char *name)
 			return i;
 	return -1;
 }
+
+/* One lookup of the prefetch and, once in, its answer. */
+struct pre {
+	struct pre *next;
+	char key[KEY_MAX]; /* the name, as dns_name_text writes it */
+	uint16_t type;
+	bool done;             /* answered (or failed) */
+	struct dns_answer *a;  /* the answer; NULL when it failed (TEMP) */
+	int rec_state;         /* TXT: REC_* once screened */
+	struct spf_record rec; /* TXT: the record, when REC_OK */
+};
 
 /* One record being evaluated, as the shadow sees it. */
 struct frame {
@@ -92,7 +109,8 @@ struct eval {
 	struct ipaddr client;
 	char reverse[80]; /* the client's reverse name */
 	double deadline;
-	unsigned lookups, voids, queries;
+	unsigned lookups, voids, queries, prefetched;
+	struct pre *pre; /* answers the prefetch brought, for ask() */
 
 	bool stopped; /* a limit or the deadline decided */
 	enum spf_result stop_result;
@@ -522,6 +540,8 @@ remaining(const struct eval *ev)
 	return ev->deadline - clock_ms();
 }
 
+static struct dns_answer *pre_take(struct eval *ev, const char *name, uint16_t type);
+
 /* Ask our resolver, within the evaluation's deadline. NULL when the
  * deadline has passed (and the evaluation is stopped). */
 static struct dns_answer *
@@ -537,6 +557,9 @@ ask(struct eval *ev, const char *name, uint16_t type)
 	if (left < timeout)
 		timeout = (unsigned)left;
 	ev->queries++;
+	struct dns_answer *a = pre_take(ev, name, type);
+	if (a != NULL)
+		return a;
 	return dns_lookup(ev->resolver, name, type, timeout);
 }
 
@@ -633,6 +656,336 @@ compile(struct eval *ev, SPF_server_t *server, SPF_response_t *resp,
 		*out = NULL;
 	}
 	return -1;
+}
+
+/* The prefetch.
+ *
+ * libspf2 walks a record one lookup at a time, so every lookup costs a
+ * round trip even when the record names it from the start. Before the
+ * walk we send the lookups it is going to make, in rounds: each round is
+ * one batch of every lookup whose name is known by then (the TXT of
+ * include: and redirect= targets, A or AAAA for a, MX for mx, the A or
+ * AAAA of the first 10 names of an MX answer), and the answers are kept
+ * for ask(). The walk then finds them there, whether or not the cache is
+ * on. Each round is planned by a walk of what has come in so far, in
+ * evaluation order (plan_record), which
+ *   - counts lookup terms as the evaluation does and asks nothing for a
+ *     term past the tenth. Behind an include: or redirect= whose record
+ *     is not in yet the count is not known, so the round stops there:
+ *     whatever the prefetch asks, the evaluation asks too if it gets that
+ *     far, and a hostile record gets no more queries out of us;
+ *   - stops at the first term it knows matches, so a record that
+ *     decides early costs what it did, and where the evaluation stops
+ *     (a third void lookup, an include: without a record);
+ *   - asks nothing for ptr or exists, and stops at a macro: its name is
+ *     not known, and a macro can hide a lookup from the shadow, which
+ *     then counts terms its own way.
+ * A TEMP answer is not kept: the walk asks again and decides, as it did
+ * without the prefetch. The prefetch gives up after one (a slow or
+ * failing server) and takes at most half of what is left of the
+ * deadline, so a speculative lookup that never comes back cannot make
+ * the walk run out of time.
+ */
+
+enum { REC_UNSCREENED, REC_OK, REC_VOID, REC_BAD };
+
+struct plan {
+	struct eval *ev;
+	struct dns_batch *b;   /* this round's lookups */
+	unsigned terms, voids; /* as the evaluation counts them, so far */
+	bool stop;             /* nothing further can be planned */
+	unsigned added;
+};
+
+static void
+pre_done(struct dns_batch *b, void *arg, struct dns_answer *a)
+{
+	struct pre *e = arg;
+	(void)b;
+
+	e->done = true;
+	if (a->status == DNS_TEMP)
+		dns_answer_free(a);
+	else
+		e->a = a;
+}
+
+static struct pre *
+pre_find(const struct eval *ev, const char *key, uint16_t type)
+{
+	for (struct pre *e = ev->pre; e != NULL; e = e->next)
+		if (e->type == type && strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+/* The lookup (name, type), added to this round when it is new. NULL
+ * when the name cannot be asked. */
+static struct pre *
+pre_need(struct plan *p, const char *name, uint16_t type)
+{
+	char key[KEY_MAX];
+	struct pre *e;
+
+	if (!dns_name_ok(name) || dns_name_text(name, key, sizeof(key)) != 0)
+		return NULL;
+	if ((e = pre_find(p->ev, key, type)) != NULL)
+		return e;
+	e = xcalloc(1, sizeof(*e));
+	memcpy(e->key, key, sizeof(e->key));
+	e->type = type;
+	e->next = p->ev->pre;
+	p->ev->pre = e;
+	dns_batch_add(p->b, name, type, pre_done, e);
+	p->added++;
+	p->ev->prefetched++;
+	return e;
+}
+
+/* The answer to (name, type) if the prefetch has it; the caller's. */
+static struct dns_answer *
+pre_take(struct eval *ev, const char *name, uint16_t type)
+{
+	char key[KEY_MAX];
+	struct pre *e;
+
+	if (ev->pre == NULL || dns_name_text(name, key, sizeof(key)) != 0 ||
+	    (e = pre_find(ev, key, type)) == NULL || e->a == NULL)
+		return NULL;
+	return dns_answer_copy(e->a);
+}
+
+static void
+pre_free(struct eval *ev)
+{
+	while (ev->pre != NULL) {
+		struct pre *e = ev->pre;
+		ev->pre = e->next;
+		dns_answer_free(e->a);
+		if (e->rec_state == REC_OK)
+			spf_record_free(&e->rec);
+		free(e);
+	}
+}
+
+/* A TXT answer as fetch_record sees it. */
+static void
+pre_screen(struct pre *e)
+{
+	size_t found = 0, idx = 0;
+	char why[200];
+
+	if (e->rec_state != REC_UNSCREENED)
+		return;
+	if (e->a->status != DNS_OK || e->a->nrr == 0) {
+		e->rec_state = REC_VOID;
+		return;
+	}
+	for (size_t i = 0; i < e->a->nrr; i++) {
+		const char *t = e->a->rr[i].text;
+		if (t != NULL && spf_record_is_spf(t, strlen(t))) {
+			found++;
+			idx = i;
+		}
+	}
+	const char *text = found == 1 ? e->a->rr[idx].text : NULL;
+	e->rec_state = text != NULL && spf_record_parse(text, strlen(text), &e->rec, why,
+	                                                sizeof(why)) == 0
+	                   ? REC_OK
+	                   : REC_BAD;
+}
+
+enum outcome { O_PASS, O_OTHER, O_UNKNOWN };
+
+static enum outcome plan_record(struct plan *p, const struct spf_record *rec,
+                                const char *domain, unsigned depth);
+
+static bool
+answer_void(const struct dns_answer *a)
+{
+	return a->status != DNS_OK || a->nrr == 0;
+}
+
+/* An MX name layer_lookup hands to libspf2. */
+static bool
+mx_name(const struct dns_rr *r)
+{
+	return r->type == DNS_T_MX && r->text != NULL && dns_name_ok(r->text);
+}
+
+static void
+plan_void(struct plan *p)
+{
+	if (++p->voids > VOID_LOOKUPS_MAX)
+		p->stop = true; /* the evaluation stops here, if it gets here */
+}
+
+/* The record of an include: or redirect= target. */
+static enum outcome
+plan_target(struct plan *p, const char *target, unsigned depth)
+{
+	struct pre *e = pre_need(p, target, DNS_T_TXT);
+
+	if (e == NULL || !e->done || e->a == NULL || depth + 1 >= FRAMES_MAX) {
+		/* Its terms are not known yet, nor how many they are. */
+		p->stop = true;
+		return O_UNKNOWN;
+	}
+	pre_screen(e);
+	if (e->rec_state != REC_OK) {
+		/* No record, or a bad one: a permerror, where the walk ends. */
+		if (e->rec_state == REC_VOID)
+			plan_void(p);
+		p->stop = true;
+		return O_UNKNOWN;
+	}
+	return plan_record(p, &e->rec, target, depth + 1);
+}
+
+/* A lookup term: 1 when it is known to match, 0 known not to, -1 not
+ * known (yet). */
+static int
+plan_term(struct plan *p, const struct spf_term *t, const char *domain, unsigned depth)
+{
+	const struct ipaddr *client = &p->ev->client;
+	uint16_t atype = client->family == AF_INET ? DNS_T_A : DNS_T_AAAA;
+	const char *target = t->domain != NULL ? t->domain : domain;
+	struct pre *e;
+
+	if (++p->terms > LOOKUP_TERMS_MAX || t->macro) {
+		p->stop = true;
+		return -1;
+	}
+	switch (t->kind) {
+	case SPF_T_INCLUDE:
+		switch (plan_target(p, target, depth)) {
+		case O_PASS:
+			return 1;
+		case O_OTHER:
+			return 0;
+		default:
+			return -1;
+		}
+	case SPF_T_A:
+		e = pre_need(p, target, atype);
+		if (e == NULL || e->a == NULL)
+			return -1;
+		if (answer_void(e->a)) {
+			plan_void(p);
+			return 0;
+		}
+		return answer_has(e->a, client, term_cidr(t, client->family));
+	case SPF_T_MX:
+		break;
+	default:
+		return -1; /* ptr, exists: for the walk alone */
+	}
+	e = pre_need(p, target, DNS_T_MX);
+	if (e == NULL || e->a == NULL)
+		return -1;
+	if (answer_void(e->a)) {
+		plan_void(p);
+		return 0;
+	}
+	/* The names layer_lookup passes on, which libspf2 looks at in order
+	 * up to the first that matches; it looks at 10 and makes an 11th a
+	 * permerror. */
+	int m = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < e->a->nrr; i++) {
+		const struct dns_rr *r = &e->a->rr[i];
+		if (!mx_name(r))
+			continue;
+		if (n++ == NAMES_MAX) {
+			p->stop = true;
+			return -1;
+		}
+		struct pre *h = pre_need(p, r->text, atype);
+		if (h == NULL || h->a == NULL)
+			m = -1;
+		else if (answer_has(h->a, client, term_cidr(t, client->family)))
+			return 1;
+	}
+	return m;
+}
+
+/* Walk rec as the evaluation will, as far as the answers in allow,
+ * adding the lookups not asked yet. */
+static enum outcome
+plan_record(struct plan *p, const struct spf_record *rec, const char *domain,
+            unsigned depth)
+{
+	bool certain = true; /* every term so far is known not to match */
+
+	for (size_t i = 0; i < rec->nterms && !p->stop; i++) {
+		const struct spf_term *t = &rec->terms[i];
+		int m;
+		switch (t->kind) {
+		case SPF_T_IP4:
+		case SPF_T_IP6:
+			m = spf_term_matches_ip(t, &p->ev->client);
+			break;
+		case SPF_T_ALL:
+			m = 1;
+			break;
+		case SPF_T_A:
+		case SPF_T_MX:
+		case SPF_T_PTR:
+		case SPF_T_EXISTS:
+		case SPF_T_INCLUDE:
+			m = plan_term(p, t, domain, depth);
+			break;
+		default:
+			continue; /* modifiers */
+		}
+		if (m == 1) {
+			/* Nothing after it is ever looked at. */
+			if (!certain)
+				return O_UNKNOWN;
+			return t->qualifier == '+' ? O_PASS : O_OTHER;
+		}
+		if (m < 0)
+			certain = false;
+	}
+	if (p->stop)
+		return O_UNKNOWN;
+	if (rec->redirect >= 0) {
+		const struct spf_term *t = &rec->terms[rec->redirect];
+		if (++p->terms > LOOKUP_TERMS_MAX || t->macro || t->domain == NULL) {
+			p->stop = true;
+			return O_UNKNOWN;
+		}
+		enum outcome o = plan_target(p, t->domain, depth);
+		return certain ? o : O_UNKNOWN;
+	}
+	return certain ? O_OTHER : O_UNKNOWN;
+}
+
+/* Fetch, round by round, what the walk of rec (the top record) will ask. */
+static void
+prefetch(struct eval *ev, const struct spf_record *rec, const char *domain)
+{
+	double until = clock_ms() + remaining(ev) / 2;
+
+	for (int round = 0; round < PREFETCH_ROUNDS_MAX; round++) {
+		double left = until - clock_ms();
+		if (left < 1)
+			return;
+		struct plan p = {.ev = ev, .b = dns_batch_new(ev->resolver)};
+		plan_record(&p, rec, domain, 0);
+		if (p.added > 0) {
+			unsigned timeout = dns_resolver_timeout(ev->resolver);
+			if (left < timeout)
+				timeout = (unsigned)left;
+			dns_batch_run(p.b, timeout);
+		}
+		dns_batch_free(p.b);
+		if (p.added == 0)
+			return;
+		for (const struct pre *e = ev->pre; e != NULL; e = e->next)
+			if (e->done && e->a == NULL)
+				return;
+	}
 }
 
 /* The DNS layer. */
@@ -948,10 +1301,12 @@ finish(struct eval *ev, struct spf_outcome *out, double t0)
 	    ev->lookups > LOOKUP_TERMS_MAX + 1 ? LOOKUP_TERMS_MAX + 1 : ev->lookups;
 	out->void_lookups = ev->voids;
 	out->queries = ev->queries;
+	out->prefetched = ev->prefetched;
 	out->ms = clock_ms() - t0;
 	pending_clear(ev);
 	while (ev->depth > 0)
 		frame_free(ev->frames[--ev->depth]);
+	pre_free(ev);
 }
 
 /* The mechanism (RFC 7208 section 9.1) and, when it says more, the path,
@@ -1026,6 +1381,7 @@ interpret(struct eval *ev, const struct spf_request *q, const char *local,
 		memset(rec, 0, sizeof(*rec));
 		ev->frames[ev->depth++] = f;
 		resp->spf_record_exp = compiled;
+		prefetch(ev, &f->rec, domain);
 		/* Not SPF_request_query_mailfrom: it passes every 127/8 and
 		 * ::1 client without looking. */
 		SPF_record_interpret(compiled, req, resp, 0);

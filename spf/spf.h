@@ -82,7 +82,9 @@ struct spf_outcome {
 	                        * "invalid record at example.com: ..."; else "" */
 	unsigned lookups;      /* lookup terms evaluated (RFC 7208 4.6.4) */
 	unsigned void_lookups; /* of them, answered NXDOMAIN or no records */
-	unsigned queries;      /* DNS queries made */
+	unsigned queries;      /* DNS lookups made (some answered by the
+	                        * prefetch) */
+	unsigned prefetched;   /* queries the prefetch sent ahead of them */
 	double ms;             /* time spent */
 };
 

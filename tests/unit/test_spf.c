@@ -4,7 +4,9 @@
  * the resolver's test seam: the guards spf.h promises (loopback clients
  * checked, ::ffff: as IPv4, lookup and void limits across includes,
  * loops, no exp= lookup, the deadline, identities refused before any
- * lookup), the term named as deciding, and the Received-SPF quoting.
+ * lookup), the term named as deciding, the prefetch (what it asks
+ * ahead of the walk, never past the limits), and the Received-SPF
+ * quoting.
  * Each group is a table.
  */
 #include "config.h"
@@ -218,6 +220,8 @@ struct seam {
 	struct zone *z;
 	unsigned asked_txt_exp;
 	unsigned delay_ms;
+	char asked[64][96]; /* "TYPE name" of each query, in order */
+	unsigned nasked;
 };
 
 static struct dns_answer *
@@ -231,6 +235,12 @@ seam_answer(void *arg, const char *name, uint16_t type)
 	}
 	if (type == DNS_T_TXT && strncmp(name, "exp.", 4) == 0)
 		s->asked_txt_exp++;
+	if (s->nasked < N_ELEMS(s->asked)) {
+		char tn[16];
+		snprintf(s->asked[s->nasked], sizeof(s->asked[0]), "%s %s",
+		         dns_type_name(type, tn, sizeof(tn)), name);
+	}
+	s->nasked++;
 	return zone_answer(s->z, name, type);
 }
 
@@ -494,6 +504,153 @@ test_deadline(void **state)
 	zone_free(z.z);
 }
 
+/* The prefetch: what it asks ahead of the walk, and what it never asks. */
+static const char *const prefetch_lines[] = {
+    /* Every lookup needed: two includes, each with its own a and mx,
+     * then mx, a and the client's ip4. */
+    "pw.example.com TXT v=spf1 include:pa.example.com include:pb.example.com "
+    "mx a ip4:198.51.100.20 -all",
+    "pw.example.com A 192.0.2.1",
+    "pw.example.com MX 10 mx1.pw.example.com",
+    "pw.example.com MX 20 mx2.pw.example.com",
+    "mx1.pw.example.com A 192.0.2.2",
+    "mx2.pw.example.com A 192.0.2.3",
+    "pa.example.com TXT v=spf1 a:outa.example.com mx:pa.example.com -all",
+    "outa.example.com A 192.0.2.10",
+    "pa.example.com MX 10 mx1.pa.example.com",
+    "mx1.pa.example.com A 192.0.2.11",
+    "pb.example.com TXT v=spf1 a:outb.example.com mx:pb.example.com -all",
+    "outb.example.com A 192.0.2.20",
+    "pb.example.com MX 10 mx1.pb.example.com",
+    "mx1.pb.example.com A 192.0.2.21",
+    /* The first term matches. */
+    "pe.example.com TXT v=spf1 a include:pa.example.com include:pb.example.com "
+    "mx -all",
+    "pe.example.com A 198.51.100.20",
+    "pe.example.com MX 10 mx1.pw.example.com",
+    /* Twelve lookup terms in one record. */
+    "pflat.example.com TXT v=spf1 a:f1.example.com a:f2.example.com "
+    "a:f3.example.com a:f4.example.com a:f5.example.com a:f6.example.com "
+    "a:f7.example.com a:f8.example.com a:f9.example.com a:f10.example.com "
+    "a:f11.example.com a:f12.example.com -all",
+    /* The eleventh term after an include of nine: counted in evaluation
+     * order, across records. */
+    "ptree.example.com TXT v=spf1 include:pt1.example.com a:f12.example.com -all",
+    "pt1.example.com TXT v=spf1 a:f1.example.com a:f2.example.com "
+    "a:f3.example.com a:f4.example.com a:f5.example.com a:f6.example.com "
+    "a:f7.example.com a:f8.example.com a:f9.example.com ~all",
+    "f1.example.com A 192.0.2.101",
+    "f2.example.com A 192.0.2.102",
+    "f3.example.com A 192.0.2.103",
+    "f4.example.com A 192.0.2.104",
+    "f5.example.com A 192.0.2.105",
+    "f6.example.com A 192.0.2.106",
+    "f7.example.com A 192.0.2.107",
+    "f8.example.com A 192.0.2.108",
+    "f9.example.com A 192.0.2.109",
+    "f10.example.com A 192.0.2.110",
+    "f11.example.com A 192.0.2.111",
+    "f12.example.com A 192.0.2.112",
+    /* Twelve MX names: ten looked at, then a permerror. */
+    "pmx.example.com TXT v=spf1 mx -all",
+    "pmx.example.com MX 1 f1.example.com",
+    "pmx.example.com MX 2 f2.example.com",
+    "pmx.example.com MX 3 f3.example.com",
+    "pmx.example.com MX 4 f4.example.com",
+    "pmx.example.com MX 5 f5.example.com",
+    "pmx.example.com MX 6 f6.example.com",
+    "pmx.example.com MX 7 f7.example.com",
+    "pmx.example.com MX 8 f8.example.com",
+    "pmx.example.com MX 9 f9.example.com",
+    "pmx.example.com MX 10 f10.example.com",
+    "pmx.example.com MX 11 f11.example.com",
+    "pmx.example.com MX 12 f12.example.com",
+    /* A lookup that fails during the prefetch. */
+    "tmo.example.com TIMEOUT",
+    "pok.example.com TXT v=spf1 a:f1.example.com include:tmo.example.com -all",
+    "ptmo.example.com TXT v=spf1 include:tmo.example.com a:f1.example.com -all",
+    /* Never asked ahead: ptr, exists, macros, and what follows a macro. */
+    "pmac.example.com TXT v=spf1 ptr a:%{d} exists:f3.example.com -all",
+    "pmac.example.com A 192.0.2.200",
+    NULL,
+};
+
+static bool
+was_asked(const struct seam *z, const char *what)
+{
+	for (unsigned i = 0; i < z->nasked && i < N_ELEMS(z->asked); i++)
+		if (strcmp(z->asked[i], what) == 0)
+			return true;
+	return false;
+}
+
+static void
+test_prefetch(void **state)
+{
+	static const struct {
+		const char *client, *sender, *result, *mechanism;
+		unsigned asked;      /* queries that reached the seam */
+		unsigned prefetched; /* of them, sent by the prefetch */
+		const char *never;   /* queries never sent, ";" between */
+	} cases[] = {
+	    /* The walk's 13 lookups, all but the top record's asked ahead. */
+	    {"198.51.100.20", "a@pw.example.com", "pass", "ip4:198.51.100.20", 13, 12,
+	     NULL},
+	    {"198.51.100.99", "a@pw.example.com", "fail", "-all", 13, 12, NULL},
+	    /* The first level, up to the first include (how many terms its
+	     * record holds is not known yet): nothing deeper. */
+	    {"198.51.100.20", "a@pe.example.com", "pass", "a", 3, 2,
+	     "A outa.example.com;TXT pb.example.com;MX pe.example.com"},
+	    /* Ten terms asked, as the walk would; never the eleventh. */
+	    {"203.0.113.9", "a@pflat.example.com", "permerror", "", 11, 10,
+	     "A f11.example.com;A f12.example.com"},
+	    {"203.0.113.9", "a@ptree.example.com", "permerror", "", 11, 10,
+	     "A f12.example.com"},
+	    {"203.0.113.9", "a@pmx.example.com", "permerror", "", 12, 11,
+	     "A f11.example.com;A f12.example.com"},
+	    /* A failure ahead decides nothing: the walk asks again if it
+	     * needs the answer. */
+	    {"192.0.2.101", "a@pok.example.com", "pass", "a:f1.example.com", 3, 2, NULL},
+	    {"192.0.2.101", "a@ptmo.example.com", "temperror", "", 3, 1, NULL},
+	    {"192.0.2.102", "a@pmac.example.com", "pass", "exists:f3.example.com", 4, 0,
+	     NULL},
+	};
+	struct seam z = {0};
+	struct dns_resolver *r = seam_resolver(&z, prefetch_lines);
+	(void)state;
+
+	for (size_t i = 0; i < N_ELEMS(cases); i++) {
+		struct spf_request q = {.identity = SPF_ID_MAILFROM,
+		                        .sender = cases[i].sender};
+		struct spf_outcome o;
+		assert_int_equal(ipaddr_parse(cases[i].client, &q.client), 0);
+		z.nasked = 0;
+		spf_check(r, &q, &o);
+		if (strcmp(spf_result_name(o.result), cases[i].result) != 0 ||
+		    strcmp(o.mechanism, cases[i].mechanism) != 0 ||
+		    z.nasked != cases[i].asked || o.prefetched != cases[i].prefetched)
+			testutil_fail(__FILE__, __LINE__,
+			              "case %zu (%s from %s): got %s \"%s\" (%s), %u "
+			              "asked, %u ahead; want %s \"%s\", %u, %u",
+			              i, cases[i].sender, cases[i].client,
+			              spf_result_name(o.result), o.mechanism, o.reason,
+			              z.nasked, o.prefetched, cases[i].result,
+			              cases[i].mechanism, cases[i].asked,
+			              cases[i].prefetched);
+		for (const char *n = cases[i].never; n != NULL && *n != '\0';) {
+			size_t len = strcspn(n, ";");
+			char what[96];
+			snprintf(what, sizeof(what), "%.*s", (int)len, n);
+			if (was_asked(&z, what))
+				testutil_fail(__FILE__, __LINE__, "case %zu: asked %s", i,
+				              what);
+			n += len + (n[len] == ';');
+		}
+	}
+	dns_resolver_free(r);
+	zone_free(z.z);
+}
+
 static void
 test_received_spf(void **state)
 {
@@ -596,8 +753,8 @@ main(void)
 	    cmocka_unit_test(test_record_valid),  cmocka_unit_test(test_record_invalid),
 	    cmocka_unit_test(test_record_limits), cmocka_unit_test(test_domain_ok),
 	    cmocka_unit_test(test_evaluate),      cmocka_unit_test(test_big_record),
-	    cmocka_unit_test(test_deadline),      cmocka_unit_test(test_received_spf),
-	    cmocka_unit_test(test_header_value),
+	    cmocka_unit_test(test_deadline),      cmocka_unit_test(test_prefetch),
+	    cmocka_unit_test(test_received_spf),  cmocka_unit_test(test_header_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
