@@ -4,9 +4,13 @@
  * DNS lists, all prefetched in parallel) against a DNS server, and the
  * same lookups one after another, in alternating rounds with the cache
  * off, and prints the median and p99 of each in milliseconds and in
- * round trips of the server.
+ * round trips of the server. With -m it also writes one line for the
+ * table of tests/bench/spf_eval: "connect LOOKUPS DEPTH MEDIAN P99
+ * SEQ-MEDIAN SEQ-P99", times in round trips, where LOOKUPS is what the
+ * lookups one after another sent and DEPTH the round trips the stage
+ * needs at least (the PTR, then the A of its names: 2).
  *
- *   dns_connect -c CONFIG -a CLIENT_ADDRESS [-n ROUNDS]
+ *   dns_connect -c CONFIG -a CLIENT_ADDRESS [-n ROUNDS] [-m FILE]
  */
 #include "config.h"
 
@@ -38,11 +42,12 @@ pct(double *v, size_t n, double p)
 	return v[i];
 }
 
-static unsigned temps;
+static unsigned temps, queries;
 
 static void
 count_temp(const struct dns_answer *a)
 {
+	queries++;
 	if (a->status == DNS_TEMP)
 		temps++;
 }
@@ -86,18 +91,20 @@ sequential(const struct config *cfg, const struct ipaddr *ip)
 int
 main(int argc, char **argv)
 {
-	const char *conf = NULL, *addr = NULL;
+	const char *conf = NULL, *addr = NULL, *machine = NULL;
 	unsigned rounds = 100;
 	char *error;
 	int c;
 
-	while ((c = getopt(argc, argv, "c:a:n:")) != -1) {
+	while ((c = getopt(argc, argv, "c:a:n:m:")) != -1) {
 		if (c == 'c')
 			conf = optarg;
 		else if (c == 'a')
 			addr = optarg;
 		else if (c == 'n')
 			rounds = (unsigned)strtoul(optarg, NULL, 10);
+		else if (c == 'm')
+			machine = optarg;
 		else
 			conf = NULL, optind = argc + 1;
 	}
@@ -105,10 +112,11 @@ main(int argc, char **argv)
 	struct facts f = {0};
 	if (cfg == NULL || addr == NULL || ipaddr_parse(addr, &f.client_ip) != 0 ||
 	    rounds == 0) {
-		fprintf(
-		    stderr,
-		    "usage: dns_connect -c CONFIG -a CLIENT_ADDRESS [-n ROUNDS]%s%s\n",
-		    cfg == NULL && conf ? "\n" : "", cfg == NULL && conf ? error : "");
+		fprintf(stderr,
+		        "usage: dns_connect -c CONFIG -a CLIENT_ADDRESS [-n ROUNDS] "
+		        "[-m FILE]%s%s\n",
+		        cfg == NULL && conf ? "\n" : "",
+		        cfg == NULL && conf ? error : "");
 		return 2;
 	}
 	snprintf(f.client_addr, sizeof(f.client_addr), "%s", addr);
@@ -118,7 +126,7 @@ main(int argc, char **argv)
 	       *seq = xcalloc(rounds, sizeof(double));
 	double *rtt = xcalloc(rounds, sizeof(double));
 	char ptrname[128];
-	unsigned rejects = 0;
+	unsigned rejects = 0, per_round = 0;
 	dnsbl_reverse_name(&f.client_ip, NULL, ptrname, sizeof(ptrname));
 	for (unsigned r = 0; r < rounds; r++) {
 		struct policy_state st = {0};
@@ -134,9 +142,11 @@ main(int argc, char **argv)
 		}
 		policy_state_free(&st);
 
+		unsigned before = queries;
 		t0 = clock_ms();
 		sequential(cfg, &f.client_ip);
 		seq[r] = clock_ms() - t0;
+		per_round = queries - before;
 
 		t0 = clock_ms();
 		struct dns_answer *a = dns_lookup(cfg->resolver, ptrname, DNS_T_PTR, 0);
@@ -157,6 +167,14 @@ main(int argc, char **argv)
 	printf("parallel / one at a time:    %.2f (median)\n", p50 / s50);
 	printf("rounds %u, temporary failures %u, refused verdicts %u\n", rounds, temps,
 	       rejects);
+	FILE *fp = machine != NULL ? fopen(machine, "w") : NULL;
+	if (fp != NULL) {
+		fprintf(fp, "connect %u 2 %.3f %.3f %.3f %.3f\n", per_round, p50 / rtt50,
+		        p99 / rtt50, s50 / rtt50, s99 / rtt50);
+		fclose(fp);
+	} else if (machine != NULL) {
+		perror(machine);
+	}
 	free(par);
 	free(seq);
 	free(rtt);
