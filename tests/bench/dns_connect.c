@@ -26,21 +26,7 @@
 #include "policy/conf.h"
 #include "policy/dnscheck.h"
 #include "policy/policy.h"
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, size_t n, double p)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i];
-}
+#include "tests/bench/hist.h"
 
 static unsigned temps, queries;
 
@@ -154,9 +140,9 @@ main(int argc, char **argv)
 		count_temp(a);
 		dns_answer_free(a);
 	}
-	double rtt50 = pct(rtt, rounds, 0.5);
-	double p50 = pct(par, rounds, 0.5), p99 = pct(par, rounds, 0.99);
-	double s50 = pct(seq, rounds, 0.5), s99 = pct(seq, rounds, 0.99);
+	double rtt50 = sample_pct(rtt, rounds, 0.5);
+	double p50 = sample_pct(par, rounds, 0.5), p99 = sample_pct(par, rounds, 0.99);
+	double s50 = sample_pct(seq, rounds, 0.5), s99 = sample_pct(seq, rounds, 0.99);
 	printf("round trip (one PTR query): median %.1f ms\n", rtt50);
 	printf("connect stage, in parallel:  median %.1f ms (%.2f round trips), p99 %.1f "
 	       "ms\n",

@@ -38,26 +38,12 @@
 #include "lib/xalloc.h"
 #include "spf/record.h"
 #include "spf/spf.h"
+#include "tests/bench/hist.h"
 
 #define WALK_NODES 256
 #define WALK_DEPTH 12
 #define WALK_NAMES 10 /* MX names looked at, as RFC 7208 section 4.6.4 */
 #define CASES_MAX 16
-
-static int
-cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double
-pct(double *v, size_t n, double p)
-{
-	qsort(v, n, sizeof(*v), cmp);
-	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-	return v[i];
-}
 
 /* The ideal walk. */
 
@@ -596,7 +582,8 @@ report(struct spf_case *cases, size_t n, unsigned rounds, double rtt, const char
 		connect_row(kfile);
 	for (size_t i = 0; i < n; i++) {
 		struct spf_case *c = &cases[i];
-		double p50 = pct(c->post, rounds, 0.5), i50 = pct(c->ideal, rounds, 0.5);
+		double p50 = sample_pct(c->post, rounds, 0.5),
+		       i50 = sample_pct(c->ideal, rounds, 0.5);
 		size_t len = (size_t)snprintf(buf, sizeof(buf), "%u", c->queries);
 		for (size_t j = 0; j < npeers && len < sizeof(buf); j++)
 			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "/%u",
@@ -635,10 +622,11 @@ report(struct spf_case *cases, size_t n, unsigned rounds, double rtt, const char
 	printf("  %s\n", "decided by (postern)");
 	for (size_t i = 0; i < n; i++) {
 		struct spf_case *c = &cases[i];
-		printf("%-14s %7.1f / %5.1f %7.1f / %5.1f %7.1f", c->name,
-		       pct(c->post, rounds, 0.5), pct(c->post, rounds, 0.99),
-		       pct(c->ideal, rounds, 0.5), pct(c->ideal, rounds, 0.99),
-		       pct(c->all, rounds, 0.5));
+		printf(
+		    "%-14s %7.1f / %5.1f %7.1f / %5.1f %7.1f", c->name,
+		    sample_pct(c->post, rounds, 0.5), sample_pct(c->post, rounds, 0.99),
+		    sample_pct(c->ideal, rounds, 0.5), sample_pct(c->ideal, rounds, 0.99),
+		    sample_pct(c->all, rounds, 0.5));
 		for (size_t j = 0; j < npeers; j++) {
 			if (c->py[j].have)
 				snprintf(buf, sizeof(buf), "%.1f / %.1f", c->py[j].med,
@@ -757,7 +745,7 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < npyfiles; i++)
 		pyspf_read(pyfile[i], cases, ncases);
-	report(cases, ncases, rounds, pct(rtt, rounds, 0.5), kfile);
+	report(cases, ncases, rounds, sample_pct(rtt, rounds, 0.5), kfile);
 	int rc = temps == 0 ? 0 : 1;
 	for (size_t i = 0; i < ncases; i++) {
 		if (cases[i].result == SPF_R_TEMPERROR || cases[i].odd > 0 ||
