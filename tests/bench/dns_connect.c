@@ -26,7 +26,7 @@
 #include "policy/conf.h"
 #include "policy/dnscheck.h"
 #include "policy/policy.h"
-#include "tests/bench/hist.h"
+#include "tests/bench/bench.h"
 
 static unsigned temps, queries;
 

@@ -67,7 +67,7 @@
 #include "db/greylist.h"
 #include "lib/ipaddr.h"
 #include "lib/xalloc.h"
-#include "tests/bench/hist.h"
+#include "tests/bench/bench.h"
 
 #define T0 1790000000LL /* "now" of the filled table */
 #define HOUR 3600
@@ -462,7 +462,7 @@ fill_in_child(void)
 	       (double)opt.rows / secs);
 }
 
-/* ---- Latency histogram: tests/bench/hist.h ---------------------------------- */
+/* ---- Latency histogram: tests/bench/bench.h ---------------------------------- */
 
 /* ---- Timed decisions ------------------------------------------------------- */
 
@@ -677,22 +677,6 @@ print_size(const char *when)
 {
 	printf("step=size when=%s db_mb=%.1f wal_mb=%.1f\n", when, file_mb(""),
 	       file_mb("-wal"));
-}
-
-static unsigned long
-peak_rss_kb(void)
-{
-	char line[256];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %lu", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
 }
 
 /* ---- Options and main ------------------------------------------------------------ */

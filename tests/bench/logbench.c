@@ -84,7 +84,7 @@
 #include "db/db.h"
 #include "db/db_internal.h"
 #include "lib/xalloc.h"
-#include "tests/bench/hist.h"
+#include "tests/bench/bench.h"
 
 #define ROWS_PER_MSG 14
 #define CHECKS_PER_MSG 12
@@ -637,32 +637,6 @@ count_rows(const char *path, uint64_t counts_r[K_N])
 	sqlite3_close(db);
 }
 
-static unsigned long
-peak_rss_kb(void)
-{
-	char line[256];
-	unsigned long kb = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "VmHWM: %lu", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-static double
-cpu_s(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 /* ---- Options and main ------------------------------------------------------------- */
 
 static void
@@ -821,7 +795,7 @@ run(struct bench *b, struct result *r)
 		if (rc != 0)
 			die("pthread_create: %s", strerror(rc));
 	}
-	double cpu0 = cpu_s();
+	double cpu0 = self_cpu_s();
 	b->start_ns = now_ns();
 	b->stop_ns = b->start_ns + (uint64_t)(opt.secs * 1e9);
 	pthread_barrier_wait(&start);
@@ -844,7 +818,7 @@ run(struct bench *b, struct result *r)
 		direct_stats(b->direct, &r->st);
 	}
 	uint64_t end_ns = now_ns();
-	r->cpu = cpu_s() - cpu0;
+	r->cpu = self_cpu_s() - cpu0;
 	r->main_cpu = thread_cpu_s() - main_cpu0;
 	r->secs = (double)(end_ns - b->start_ns) / 1e9;
 	r->produce_secs = (double)(produced_ns - b->start_ns) / 1e9;

@@ -77,6 +77,7 @@
 
 #include "lib/strbuf.h"
 #include "lib/xalloc.h"
+#include "tests/bench/bench.h"
 
 #define MAX_PACKET (1024 * 1024) /* the longest reply we accept */
 #define MAX_EXPECT 8
@@ -1240,16 +1241,6 @@ proc_sample(long pid)
 	return s;
 }
 
-static double
-self_cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec * 1e3 + (double)ru.ru_utime.tv_usec / 1e3 +
-	       (double)ru.ru_stime.tv_sec * 1e3 + (double)ru.ru_stime.tv_usec / 1e3;
-}
-
 /* ---- Results ---------------------------------------------------------- */
 
 static int
@@ -1277,7 +1268,7 @@ main(int argc, char **argv)
 
 	struct worker *w = xcalloc(opt.concurrency, sizeof(*w));
 	struct proc_sample before = proc_sample(opt.pid);
-	double cpu0 = self_cpu_ms(), t0 = now_ms();
+	double cpu0 = self_cpu_s() * 1e3, t0 = now_ms();
 
 	if (opt.pid > 0 && !before.ok)
 		die("no process %ld", opt.pid);
@@ -1297,7 +1288,7 @@ main(int argc, char **argv)
 		ok += w[i].ok;
 		failed += w[i].failed;
 	}
-	double secs = (now_ms() - t0) / 1e3, gen_ms = self_cpu_ms() - cpu0;
+	double secs = (now_ms() - t0) / 1e3, gen_ms = self_cpu_s() * 1e3 - cpu0;
 	struct proc_sample after = proc_sample(opt.pid);
 
 	double *lat = xmalloc((nlat + 1) * sizeof(*lat));

@@ -38,7 +38,7 @@
 #include "lib/xalloc.h"
 #include "spf/record.h"
 #include "spf/spf.h"
-#include "tests/bench/hist.h"
+#include "tests/bench/bench.h"
 
 #define WALK_NODES 256
 #define WALK_DEPTH 12

@@ -1,13 +1,16 @@
 /*
- * hist: latency histograms for the benchmarks (tests/bench/greylist,
- * tests/bench/logbench): a fixed array of buckets about 3 % wide, which
- * threads fill without locks and merge at the end; and quantiles of
- * small arrays of samples (tests/bench/dns_connect, spf_eval).
+ * bench: what the benchmark programs share. Latency histograms
+ * (tests/bench/greylist, logbench): a fixed array of buckets about 3 %
+ * wide, which threads fill without locks and merge at the end; quantiles
+ * of small arrays of samples (dns_connect, spf_eval); and the process's
+ * own peak memory and CPU time (greylist, logbench, miltergen).
  */
-#ifndef POSTERN_BENCH_HIST_H
-#define POSTERN_BENCH_HIST_H
+#ifndef POSTERN_BENCH_H
+#define POSTERN_BENCH_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/resource.h>
 
 /* Buckets: exact below 32 ns, then 32 per power of two (about 3 %). */
 #define HIST_SUB 32
@@ -94,6 +97,34 @@ sample_pct(double *v, size_t n, double p)
 	qsort(v, n, sizeof(*v), sample_cmp);
 	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
 	return v[i];
+}
+
+/* This process's peak resident memory (VmHWM), in kB; 0 if unknown. */
+static inline unsigned long
+peak_rss_kb(void)
+{
+	char line[256];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %lu", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* This process's CPU time (user + system) so far, in seconds. */
+static inline double
+self_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 #endif
