@@ -235,21 +235,6 @@ answer(SMFICTX *ctx, struct session *s, const struct verdict *v)
 	return v->kind == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
-/* Does the key table in use now have signing rules, with dkim_sign on?
- * A table that gains its first rule later serves the connections
- * negotiated after that. */
-static bool
-signing_rules(const struct config *cfg)
-{
-	if (!cfg->dkim_sign)
-		return false;
-	struct keys_ref *ref = keys_acquire();
-	const struct dkim_keytable *kt = keys_table(ref);
-	bool rules = kt != NULL && kt->nrules > 0;
-	keys_release(ref);
-	return rules;
-}
-
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
              unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -280,10 +265,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 		for (size_t i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
 			if (!policy_stage_may_refuse(cfg, stages[i].stage))
 				want |= stages[i].bit;
-		/* Without DKIM work the body is of no use. */
-		if (cfg->dkim_engine == NULL ||
-		    (!signing_rules(cfg) && !cfg->dkim_verify))
-			want |= SMFIP_NOBODY;
+		/* The body is always asked for, even without DKIM work: its
+		 * size goes into the messages row. */
 	} else {
 		want = 0; /* stopping: every stage may refuse (draining) */
 	}
@@ -465,10 +448,10 @@ cb_data(SMFICTX *ctx)
 
 	s->facts.rcpt_count = message_with_qid(ctx, s, STAGE_DATA)->naccepted;
 	s->facts.rcpt = NULL;
-	if (drain_refuses(s, SMFIP_NR_DATA, false))
+	if (s->refuse_pending) /* DATA always has a reply: see cb_negotiate */
 		return refuse_while_draining(ctx);
 	session_policy(s, STAGE_DATA, &v);
-	return reply(s, SMFIP_NR_DATA, answer(ctx, s, &v));
+	return answer(ctx, s, &v);
 }
 
 /* The DKIM work of the message, decided at its first header field:

@@ -348,7 +348,7 @@ rcpt continue
 data continue
 header continue
 eoh continue
-body skipped
+body continue
 eom continue
 quit" "$(without_changes "$OUT")"
 	ins=$(grep '^eom-change ' <<<"$OUT" | sed -E 's/^eom-change (.) \|\|\|\|([^|]*)\|.*/\1 |0|\2/')
