@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
 #include <opendkim/dkim.h>
 
 #include "dkim/engine.h"
@@ -29,6 +30,16 @@ struct field {
 	int sig; /* index among the DKIM-Signature fields, or -1 */
 };
 
+/* A body hash for verifying: the body canonicalized as one or more
+ * signatures ask (c=) and digested (a=). */
+struct body_hash {
+	bool relaxed, sha1;
+	EVP_MD_CTX *md;
+	struct dkim_canon_body canon;
+	bool failed;
+	char b64[EVP_MAX_MD_SIZE * 2]; /* the digest in base64, at the end */
+};
+
 struct dkim_msg {
 	struct dkim_engine *engine;
 	char *id;
@@ -44,6 +55,12 @@ struct dkim_msg {
 	struct dkim_verify_opts vopts;
 	struct dkim_sig_result *results; /* one per signature field */
 	bool *fed;                       /* by signature: handed to libopendkim */
+
+	/* The body hashes postern computes itself (see own_body_start). */
+	bool own_body;
+	struct body_hash hashes[4]; /* one per body canonicalization and digest */
+	size_t nhashes;
+	int *hash_of; /* by signature: index in hashes, or -1 */
 
 	struct dkim_dns_scope scope; /* the keys, looked up at once */
 	struct dns_answer **answers;
@@ -81,6 +98,9 @@ dkim_msg_free(struct dkim_msg *m)
 	free(m->made);
 	free(m->results);
 	free(m->fed);
+	for (size_t i = 0; i < m->nhashes; i++)
+		EVP_MD_CTX_free(m->hashes[i].md);
+	free(m->hash_of);
 	for (size_t i = 0; i < m->nanswers; i++)
 		dns_answer_free(m->answers[i]);
 	free(m->answers);
@@ -211,6 +231,7 @@ set_result(struct dkim_sig_result *r, enum dkim_result res, const char *reason)
 }
 
 static void prefetch_keys(struct dkim_msg *m);
+static void own_body_start(struct dkim_msg *m);
 
 /* The field postern adds, unsigned, after the message's own ones. */
 #define PAD_FIELD "X-Postern-Unsigned-Pad"
@@ -329,13 +350,18 @@ dkim_msg_verify_start(struct dkim_msg *m, const struct dkim_verify_opts *o)
 	dkim_dns_scope_enter(&m->scope);
 	(void)dkim_eoh(m->verifier);
 	dkim_dns_scope_leave();
+	own_body_start(m);
 }
 
 void
 dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len)
 {
-	if (m->verifier != NULL)
+	if (m->verifier != NULL && m->own_body) {
+		for (size_t i = 0; i < m->nhashes; i++)
+			dkim_canon_body_add(&m->hashes[i].canon, chunk, len);
+	} else if (m->verifier != NULL) {
 		(void)dkim_body(m->verifier, (u_char *)chunk, len);
+	}
 	if (m->signer != NULL)
 		dkim_signer_body(m->signer, chunk, len);
 }
@@ -377,10 +403,161 @@ same_name(const unsigned char *a, const char *b)
 	return a != NULL && strcasecmp((const char *)a, b) == 0;
 }
 
+/* The library's record of each signature handed over, into lsig[i] (NULL
+ * when it did not take signature i). It lists them in header order:
+ * matched by domain and selector from where the last one was. */
+static void
+library_sigs(struct dkim_msg *m, DKIM_SIGINFO **lsig)
+{
+	DKIM_SIGINFO **sigs = NULL;
+	int nsigs = 0;
+	size_t next = 0;
+
+	if (dkim_getsiglist(m->verifier, &sigs, &nsigs) != DKIM_STAT_OK)
+		nsigs = 0;
+	for (size_t i = 0; i < m->nsigs; i++) {
+		const struct dkim_sig_info *in = &m->results[i].info;
+		lsig[i] = NULL;
+		if (!m->fed[i])
+			continue;
+		for (size_t j = next; j < (size_t)nsigs; j++) {
+			if (same_name(dkim_sig_getdomain(sigs[j]), in->d) &&
+			    same_name(dkim_sig_getselector(sigs[j]), in->s)) {
+				lsig[i] = sigs[j];
+				next = j + 1;
+				break;
+			}
+		}
+	}
+}
+
+static void
+body_hash_put(void *arg, const void *p, size_t len)
+{
+	struct body_hash *h = arg;
+
+	if (EVP_DigestUpdate(h->md, p, len) != 1)
+		h->failed = true;
+}
+
+/* The hash for body canonicalization bc and algorithm alg, made on first
+ * use; NULL when the pair is not one postern hashes. */
+static struct body_hash *
+body_hash_for(struct dkim_msg *m, dkim_canon_t bc, dkim_alg_t alg)
+{
+	bool relaxed = bc == DKIM_CANON_RELAXED, sha1 = alg == DKIM_SIGN_RSASHA1;
+	struct body_hash *h;
+
+	if ((!relaxed && bc != DKIM_CANON_SIMPLE) ||
+	    (!sha1 && alg != DKIM_SIGN_RSASHA256 && alg != DKIM_SIGN_ED25519SHA256))
+		return NULL;
+	for (size_t i = 0; i < m->nhashes; i++)
+		if (m->hashes[i].relaxed == relaxed && m->hashes[i].sha1 == sha1)
+			return &m->hashes[i];
+	h = &m->hashes[m->nhashes++]; /* at most 2 x 2 pairs */
+	h->relaxed = relaxed;
+	h->sha1 = sha1;
+	h->md = EVP_MD_CTX_new();
+	if (h->md == NULL ||
+	    EVP_DigestInit_ex(h->md, sha1 ? EVP_sha1() : EVP_sha256(), NULL) != 1)
+		h->failed = true;
+	dkim_canon_body_init(&h->canon, relaxed, body_hash_put, h);
+	return h;
+}
+
+/* libopendkim canonicalizes the body a byte at a time into a growing
+ * string: most of the CPU a large message costs. The body hash is all it
+ * needs the body for, so postern hashes the body itself, with the
+ * canonicalization it signs with, once per (c=, a=) pair, and the library
+ * verifies the header signature only: it never sees the body, and what it
+ * says of the body hash is replaced by ours (map_result). Not when a
+ * signature has l= (the library checks that length against the body) or
+ * when the library did not take every signature: then it gets the body. */
+static void
+own_body_start(struct dkim_msg *m)
+{
+	DKIM_SIGINFO **lsig = xcalloc(m->nsigs, sizeof(*lsig));
+	bool ok = true;
+
+	library_sigs(m, lsig);
+	m->hash_of = xcalloc(m->nsigs, sizeof(*m->hash_of));
+	for (size_t i = 0; i < m->nsigs; i++) {
+		m->hash_of[i] = -1;
+		if (m->fed[i] && (lsig[i] == NULL || m->results[i].info.has_l))
+			ok = false;
+	}
+	for (size_t i = 0; ok && i < m->nsigs; i++) {
+		dkim_canon_t hc, bc;
+		dkim_alg_t alg;
+		struct body_hash *h;
+		if (!m->fed[i] || dkim_sig_getcanons(lsig[i], &hc, &bc) != DKIM_STAT_OK ||
+		    dkim_sig_getsignalg(lsig[i], &alg) != DKIM_STAT_OK)
+			continue; /* the library will not pass it either */
+		h = body_hash_for(m, bc, alg);
+		if (h == NULL)
+			continue;
+		if (h->failed)
+			ok = false;
+		m->hash_of[i] = (int)(h - m->hashes);
+	}
+	m->own_body = ok;
+	if (!ok)
+		for (size_t i = 0; i < m->nsigs; i++)
+			m->hash_of[i] = -1;
+	free(lsig);
+}
+
+/* Whether our hash for signature i matches its bh= (1) or not (0); -1
+ * when the library had the body. */
+static int
+own_body_says(struct dkim_msg *m, size_t i, DKIM_SIGINFO *sig)
+{
+	const unsigned char *bh;
+	const char *want;
+
+	if (!m->own_body || m->hash_of[i] < 0)
+		return -1;
+	struct body_hash *h = &m->hashes[m->hash_of[i]];
+	bh = dkim_sig_gettagvalue(sig, 0, (u_char *)"bh");
+	if (h->failed || bh == NULL)
+		return 0;
+	want = h->b64;
+	for (const unsigned char *p = bh; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			continue; /* folding white space */
+		if (*p != (unsigned char)*want)
+			return 0;
+		want++;
+	}
+	return *want == '\0';
+}
+
+bool
+dkim_msg_hashes_body(const struct dkim_msg *m)
+{
+	return m != NULL && m->verifier != NULL && m->own_body;
+}
+
+static void
+own_body_finish(struct dkim_msg *m)
+{
+	for (size_t i = 0; m->own_body && i < m->nhashes; i++) {
+		struct body_hash *h = &m->hashes[i];
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		dkim_canon_body_finish(&h->canon);
+		if (h->failed || EVP_DigestFinal_ex(h->md, md, &n) != 1) {
+			h->failed = true;
+			continue;
+		}
+		EVP_EncodeBlock((unsigned char *)h->b64, md, (int)n);
+	}
+}
+
 /* What libopendkim said about one signature, in RFC 8601 terms. */
 static void
 map_result(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r,
-           const struct dkim_dns_scope *scope)
+           const struct dkim_dns_scope *scope, int own_bh)
 {
 	unsigned flags = dkim_sig_getflags(sig);
 	int err = dkim_sig_geterror(sig), bh = dkim_sig_getbh(sig);
@@ -390,6 +567,18 @@ map_result(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r,
 
 	if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
 		r->bits = bits;
+	if (own_bh >= 0 && (flags & DKIM_SIGFLAG_PASSED) &&
+	    (err == DKIM_SIGERROR_OK || err == DKIM_SIGERROR_BADSIG)) {
+		/* The header signature verified (a bad one never sets PASSED):
+		 * the library's BADSIG, if any, is its hash of the body it never
+		 * saw. It checks the key size only after a matching body hash;
+		 * so do we. */
+		bh = own_bh ? DKIM_SIGBH_MATCH : DKIM_SIGBH_MISMATCH;
+		err = DKIM_SIGERROR_OK;
+		if (own_bh && strncmp(r->info.a, "rsa-", 4) == 0 && bits > 0 &&
+		    bits < m->vopts.min_rsa_bits)
+			err = DKIM_SIGERROR_KEYTOOSMALL;
+	}
 	snprintf(name, sizeof(name), "%s._domainkey.%s", r->info.s, r->info.d);
 	scope_says = scope->why[0] != '\0' && strcasecmp(scope->why_name, name) == 0;
 	if (flags & DKIM_SIGFLAG_IGNORE) {
@@ -437,41 +626,30 @@ map_result(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r,
 size_t
 dkim_msg_verify_finish(struct dkim_msg *m, const struct dkim_sig_result **res_r)
 {
-	DKIM_SIGINFO **sigs = NULL;
-	int nsigs = 0;
+	DKIM_SIGINFO **lsig;
 	_Bool testkey = 0;
-	size_t next = 0;
 
 	*res_r = m->results;
 	if (m->verifier == NULL)
 		return m->nsigs;
+	own_body_finish(m);
 	dkim_dns_scope_enter(&m->scope);
 	(void)dkim_eom(m->verifier, &testkey);
 	dkim_dns_scope_leave();
-	if (dkim_getsiglist(m->verifier, &sigs, &nsigs) != DKIM_STAT_OK)
-		nsigs = 0;
+	lsig = xcalloc(m->nsigs, sizeof(*lsig));
+	library_sigs(m, lsig);
 	for (size_t i = 0; i < m->nsigs; i++) {
 		struct dkim_sig_result *r = &m->results[i];
-		int found = -1;
 		if (!m->fed[i])
 			continue;
-		/* The library lists signatures in header order; match by
-		 * domain and selector from where the last one was. */
-		for (size_t j = next; j < (size_t)nsigs; j++) {
-			if (same_name(dkim_sig_getdomain(sigs[j]), r->info.d) &&
-			    same_name(dkim_sig_getselector(sigs[j]), r->info.s)) {
-				found = (int)j;
-				break;
-			}
-		}
-		if (found < 0) {
+		if (lsig[i] == NULL) {
 			set_result(r, DKIM_R_PERMERROR,
 			           "libopendkim did not take the signature");
 			continue;
 		}
-		next = (size_t)found + 1;
-		map_result(m, sigs[found], r, &m->scope);
+		map_result(m, lsig[i], r, &m->scope, own_body_says(m, i, lsig[i]));
 	}
+	free(lsig);
 	return m->nsigs;
 }
 

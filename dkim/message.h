@@ -6,7 +6,9 @@
  *
  * Mail from outside is verified: every DKIM-Signature is screened
  * (screen.h), at most max_signatures of those that pass are verified by
- * libopendkim, and each signature gets a result with RFC 8301 applied:
+ * libopendkim (the body hash by postern itself unless a signature has l=:
+ * the library canonicalizes a byte at a time), and each signature gets a
+ * result with RFC 8301 applied:
  * rsa-sha1, RSA keys under min_rsa_bits and (unless allow_l) an l= tag
  * are "policy", never "pass". Mail from inside is signed with each key
  * given, one signature per key.
@@ -73,6 +75,11 @@ int dkim_msg_sign_start(struct dkim_msg *m, const struct dkim_key *const *keys, 
 
 /* A body chunk (after the end of the header). */
 void dkim_msg_body(struct dkim_msg *m, const unsigned char *chunk, size_t len);
+
+/* Whether the body hashes of the signatures being verified are postern's
+ * own (every signature without l=) rather than libopendkim's: for tests
+ * and benchmarks. */
+bool dkim_msg_hashes_body(const struct dkim_msg *m);
 
 /* At the end of the message: the result of each signature, in header
  * order (none: zero results). The array belongs to m. */

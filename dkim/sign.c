@@ -29,85 +29,129 @@ dkim_canon_body_init(struct dkim_canon_body *c, bool relaxed,
 	c->arg = arg;
 }
 
+/* Output is gathered here and handed to put() in blocks: a call per line
+ * costs more than the hashing of it. */
+struct emit {
+	struct dkim_canon_body *c;
+	size_t n;
+	unsigned char buf[4096];
+};
+
+static void
+emit_flush(struct emit *e)
+{
+	if (e->n > 0)
+		e->c->put(e->c->arg, e->buf, e->n);
+	e->n = 0;
+}
+
+static void
+emit(struct emit *e, const void *p, size_t len)
+{
+	if (len > sizeof(e->buf) - e->n) {
+		emit_flush(e);
+		if (len >= sizeof(e->buf)) {
+			e->c->put(e->c->arg, p, len);
+			return;
+		}
+	}
+	memcpy(e->buf + e->n, p, len);
+	e->n += len;
+}
+
 /* Text on the current line: first the empty lines it ends. */
 static void
-body_text(struct dkim_canon_body *c, const unsigned char *p, size_t len)
+body_text(struct emit *e, const unsigned char *p, size_t len)
 {
+	struct dkim_canon_body *c = e->c;
+
 	for (; c->empty > 0; c->empty--)
-		c->put(c->arg, "\r\n", 2);
+		emit(e, "\r\n", 2);
 	if (c->wsp) {
-		c->put(c->arg, " ", 1);
+		emit(e, " ", 1);
 		c->wsp = false;
 	}
-	c->put(c->arg, p, len);
+	emit(e, p, len);
 	c->content = c->any = true;
 }
 
 static void
-body_eol(struct dkim_canon_body *c)
+body_eol(struct emit *e)
 {
+	struct dkim_canon_body *c = e->c;
+
 	c->wsp = false; /* relaxed: no white space at the end of a line */
 	if (c->content)
-		c->put(c->arg, "\r\n", 2);
+		emit(e, "\r\n", 2);
 	else
 		c->empty++;
 	c->content = false;
 }
 
+/* The bytes that end a run of plain text. */
+static const bool simple_stop[256] = {['\r'] = true, ['\n'] = true};
+static const bool relaxed_stop[256] = {
+    ['\r'] = true, ['\n'] = true, [' '] = true, ['\t'] = true};
+
 void
 dkim_canon_body_add(struct dkim_canon_body *c, const unsigned char *p, size_t len)
 {
-	size_t run = 0; /* plain bytes of p waiting to be written */
+	struct emit e = {.c = c, .n = 0};
+	const bool *stop = c->relaxed ? relaxed_stop : simple_stop;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = p[i];
-		bool plain = ch != '\r' && ch != '\n' &&
-		             !(c->relaxed && (ch == ' ' || ch == '\t')) && !c->cr;
-		if (plain) {
-			run++;
-			continue;
+	while (i < len) {
+		if (!c->cr) {
+			size_t j = i;
+			while (j < len && !stop[p[j]])
+				j++;
+			if (j > i)
+				body_text(&e, p + i, j - i);
+			if (j == len)
+				break;
+			i = j;
 		}
-		if (run > 0)
-			body_text(c, p + i - run, run);
-		run = 0;
+		unsigned char ch = p[i++];
 		if (c->cr) {
 			c->cr = false;
 			if (ch == '\n') {
-				body_eol(c);
+				body_eol(&e);
 				continue;
 			}
-			body_text(c, (const unsigned char *)"\r",
+			body_text(&e, (const unsigned char *)"\r",
 			          1); /* a lone CR is text */
 		}
 		if (ch == '\r')
 			c->cr = true;
 		else if (ch == '\n')
 			body_eol(
-			    c); /* a bare LF ends a line, as the MTA will write CRLF */
+			    &e); /* a bare LF ends a line, as the MTA will write CRLF */
 		else if (c->relaxed && (ch == ' ' || ch == '\t'))
 			c->wsp = true;
 		else
-			run = 1;
+			body_text(&e, &ch, 1);
 	}
-	if (run > 0)
-		body_text(c, p + len - run, run);
+	emit_flush(&e);
 }
 
 void
 dkim_canon_body_finish(struct dkim_canon_body *c)
 {
+	struct emit e = {.c = c, .n = 0};
+
 	if (c->cr) {
 		c->cr = false;
-		body_text(c, (const unsigned char *)"\r", 1);
+		body_text(&e, (const unsigned char *)"\r", 1);
 	}
 	if (c->content) {
 		c->wsp = false;
-		c->put(c->arg, "\r\n", 2);
+		emit(&e, "\r\n", 2);
 		c->content = false;
 	}
 	/* An empty body is one CRLF for simple, nothing for relaxed. */
 	if (!c->any && !c->relaxed)
-		c->put(c->arg, "\r\n", 2);
+		emit(&e, "\r\n", 2);
+	emit_flush(&e);
 }
 
 /* ---- Header fields (section 3.4.1 and 3.4.2) ----------------------------------- */

@@ -185,6 +185,7 @@ sign(const struct dkim_key *const *keys, size_t n)
 struct verified {
 	struct dkim_sig_result r[8];
 	size_t n;
+	bool own; /* postern hashed the body */
 };
 
 /* Verify the test message with these signatures on top, the body as
@@ -203,6 +204,7 @@ verify(char *const *sigs, size_t nsigs, const char *body,
 	dkim_msg_verify_start(m, o);
 	dkim_msg_body(m, (const unsigned char *)body, strlen(body));
 	out->n = dkim_msg_verify_finish(m, &r);
+	out->own = dkim_msg_hashes_body(m);
 	assert_true(out->n <= 8);
 	memcpy(out->r, r, out->n * sizeof(*r));
 	dkim_msg_free(m);
@@ -322,13 +324,13 @@ test_rfc8301(void **state)
 /* A signature made by libopendkim directly, with what our signer never
  * makes: rsa-sha1, or l=. */
 static char *
-sign_raw(dkim_alg_t alg, ssize_t length)
+sign_raw_body(dkim_canon_t body_canon, dkim_alg_t alg, ssize_t length, const char *body)
 {
 	DKIM_STAT st;
 	DKIM *d = dkim_sign(dkim_engine_lib(engine), (const unsigned char *)"t", NULL,
 	                    (dkim_sigkey_t)rsa_pem, (const unsigned char *)"rsa",
-	                    (const unsigned char *)DOMAIN, DKIM_CANON_RELAXED,
-	                    DKIM_CANON_RELAXED, alg, length, &st);
+	                    (const unsigned char *)DOMAIN, DKIM_CANON_RELAXED, body_canon,
+	                    alg, length, &st);
 	unsigned char *hdr;
 	size_t len;
 	char *v;
@@ -343,12 +345,20 @@ sign_raw(dkim_alg_t alg, ssize_t length)
 		free(h);
 	}
 	assert_int_equal(dkim_eoh(d), DKIM_STAT_OK);
-	assert_int_equal(dkim_body(d, (unsigned char *)BODY, strlen(BODY)), DKIM_STAT_OK);
+	if (*body != '\0')
+		assert_int_equal(dkim_body(d, (unsigned char *)body, strlen(body)),
+		                 DKIM_STAT_OK);
 	assert_int_equal(dkim_eom(d, NULL), DKIM_STAT_OK);
 	assert_int_equal(dkim_getsighdr_d(d, 16, &hdr, &len), DKIM_STAT_OK);
 	v = xstrdup((char *)hdr);
 	dkim_free(d);
 	return v;
+}
+
+static char *
+sign_raw(dkim_alg_t alg, ssize_t length)
+{
+	return sign_raw_body(DKIM_CANON_RELAXED, alg, length, BODY);
 }
 
 static void
@@ -371,6 +381,122 @@ test_sha1_and_l(void **state)
 	verify(sigs, 1, BODY, &allow_l, &v);
 	assert_result(&v.r[0], DKIM_R_PASS, NULL);
 	free(sigs[0]);
+}
+
+/* The body hash is postern's own unless a signature has l=: checked
+ * against signatures libopendkim made (its own canonicalization), for
+ * every (c=, a=) pair in one message, on a body whose white space and
+ * trailing empty lines the two canonicalizations treat differently. */
+static void
+test_own_body_hash(void **state)
+{
+	static const char body[] = "Tabs\tand  spaces  \r\n\r\nLast line \r\n\r\n\r\n";
+	/* The same body under relaxed, not under simple. */
+	static const char relaxed_same[] = "Tabs and spaces\r\n\r\nLast line\r\n";
+	struct dkim_verify_opts allow_l = {5, 1024, true};
+	const struct dkim_key *keys[] = {&ed_key};
+	char *sigs[5];
+	struct verified v;
+
+	(void)state;
+	publish_keys();
+	sigs[0] = sign_raw_body(DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256, -1, body);
+	sigs[1] = sign_raw_body(DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, body);
+	sigs[2] = sign_raw_body(DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA1, -1, body);
+	sigs[3] = sign_raw_body(DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, body);
+	assert_non_null(strstr(sigs[0], "c=relaxed/simple"));
+	verify(sigs, 4, body, &OPTS, &v);
+	assert_true(v.own);
+	assert_int_equal(v.n, 4);
+	assert_result(&v.r[0], DKIM_R_PASS, NULL);
+	assert_result(&v.r[1], DKIM_R_PASS, NULL);
+	/* rsa-sha1 is judged only once header and body hash verified. */
+	assert_result(&v.r[2], DKIM_R_POLICY, "rsa-sha1");
+	assert_result(&v.r[3], DKIM_R_PASS, NULL);
+
+	verify(sigs, 4, relaxed_same, &OPTS, &v);
+	assert_true(v.own);
+	assert_result(&v.r[0], DKIM_R_FAIL, "body hash");
+	assert_result(&v.r[1], DKIM_R_PASS, NULL);
+	assert_result(&v.r[2], DKIM_R_FAIL, "body hash");
+	assert_result(&v.r[3], DKIM_R_PASS, NULL);
+
+	/* A key too small is said only of a signature that verified. */
+	struct dkim_verify_opts strict = {5, 4096, false};
+	verify(sigs, 2, body, &strict, &v);
+	assert_result(&v.r[0], DKIM_R_POLICY, "2048 bits");
+	verify(sigs, 2, relaxed_same, &strict, &v);
+	assert_result(&v.r[0], DKIM_R_FAIL, "body hash");
+
+	/* An empty body, simple and relaxed. */
+	free(sigs[0]);
+	free(sigs[1]);
+	sigs[0] = sign_raw_body(DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256, -1, "");
+	sigs[1] = sign_raw_body(DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, "");
+	verify(sigs, 2, "", &OPTS, &v);
+	assert_true(v.own);
+	assert_result(&v.r[0], DKIM_R_PASS, NULL);
+	assert_result(&v.r[1], DKIM_R_PASS, NULL);
+	verify(sigs, 2, "\r\n\r\n", &OPTS, &v);
+	assert_result(&v.r[0], DKIM_R_PASS, NULL); /* trailing CRLFs are one */
+	verify(sigs, 2, "x\r\n", &OPTS, &v);
+	assert_result(&v.r[0], DKIM_R_FAIL, "body hash");
+	assert_result(&v.r[1], DKIM_R_FAIL, "body hash");
+
+	/* Ours (Ed25519) beside libopendkim's. */
+	char **ed = sign(keys, 1);
+	free(sigs[1]);
+	sigs[1] = ed[0];
+	verify(sigs, 2, BODY, &OPTS, &v);
+	assert_true(v.own);
+	assert_result(&v.r[0], DKIM_R_FAIL, "body hash");
+	assert_result(&v.r[1], DKIM_R_PASS, NULL);
+	free(sigs[1]);
+	free(ed);
+
+	/* Bodies of white space, text and line ends in any mix, ending with a
+	 * line end as over SMTP: libopendkim's canonicalization and ours
+	 * agree (a lone CR aside: the library makes it a line end, we keep it
+	 * as text, as we sign; and a last line without CRLF: see
+	 * test_canon_body). */
+	static const char *const tokens[] = {" ",    "\t", "a",       "b c",
+	                                     "\r\n", "\n", "\r\n\r\n"};
+	srand(8);
+	for (int round = 0; round < 60; round++) {
+		char rb[2048];
+		size_t n = 0, count = (size_t)(rand() % 200);
+		for (size_t k = 0; k < count; k++) {
+			const char *t = tokens[rand() % 7];
+			memcpy(rb + n, t, strlen(t));
+			n += strlen(t);
+		}
+		memcpy(rb + n, "\r\n", 3);
+		n += 2;
+		char *rs[2] = {
+		    sign_raw_body(DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256, -1, rb),
+		    sign_raw_body(DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, -1, rb)};
+		verify(rs, 2, rb, &OPTS, &v);
+		assert_true(v.own);
+		if (v.r[0].result != DKIM_R_PASS || v.r[1].result != DKIM_R_PASS) {
+			fail_msg("round %d, %zu bytes: simple %s, relaxed %s on \"%s\"",
+			         round, n, v.r[0].reason, v.r[1].reason, rb);
+		}
+		free(rs[0]);
+		free(rs[1]);
+	}
+
+	/* A signature with l= leaves the whole body to the library. */
+	free(sigs[2]);
+	sigs[2] = sign_raw_body(DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256, 8, body);
+	sigs[1] = sign_raw_body(DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256, -1, body);
+	verify(sigs + 1, 2, body, &allow_l, &v);
+	assert_false(v.own);
+	assert_result(&v.r[0], DKIM_R_PASS, NULL);
+	assert_result(&v.r[1], DKIM_R_PASS, NULL);
+	verify(sigs + 1, 2, relaxed_same, &allow_l, &v);
+	assert_result(&v.r[0], DKIM_R_FAIL, "body hash");
+	for (int i = 0; i < 4; i++)
+		free(sigs[i]);
 }
 
 static void
@@ -488,6 +614,11 @@ test_canon_body(void **state)
 	    {true, "a\tb", "a b\r\n"},
 	    {true, "a\r\n\r\nb\r\n\r\n", "a\r\n\r\nb\r\n"},
 	    {true, "x \r", "x \r\r\n"},
+	    /* A last line without CRLF loses its trailing white space (RFC
+	     * 6376 3.4.4; libopendkim drops the CRLF too, dkimpy keeps an SP):
+	     * SMTP bodies end with CRLF. */
+	    {true, "\tb c\t", " b c\r\n"},
+	    {true, "a\r\n \t", "a\r\n"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -617,11 +748,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_tampered),
-	    cmocka_unit_test(test_key_problems), cmocka_unit_test(test_rfc8301),
-	    cmocka_unit_test(test_sha1_and_l),   cmocka_unit_test(test_hostile_and_max),
-	    cmocka_unit_test(test_from_address), cmocka_unit_test(test_policy),
-	    cmocka_unit_test(test_canon_body),   cmocka_unit_test(test_canon_header),
+	    cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_key_problems),    cmocka_unit_test(test_rfc8301),
+	    cmocka_unit_test(test_sha1_and_l),      cmocka_unit_test(test_own_body_hash),
+	    cmocka_unit_test(test_hostile_and_max), cmocka_unit_test(test_from_address),
+	    cmocka_unit_test(test_policy),          cmocka_unit_test(test_canon_body),
+	    cmocka_unit_test(test_canon_header),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
