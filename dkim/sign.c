@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,20 +94,30 @@ static const bool simple_stop[256] = {['\r'] = true, ['\n'] = true};
 static const bool relaxed_stop[256] = {
     ['\r'] = true, ['\n'] = true, [' '] = true, ['\t'] = true};
 
-void
-dkim_canon_body_add(struct dkim_canon_body *c, const unsigned char *p, size_t len)
+/* Bytes of a body the slow way: runs of text, one byte of anything
+ * else at a time. */
+static void
+body_bytes(struct emit *e, const unsigned char *p, size_t len)
 {
-	struct emit e = {.c = c, .n = 0};
+	struct dkim_canon_body *c = e->c;
 	const bool *stop = c->relaxed ? relaxed_stop : simple_stop;
 	size_t i = 0;
 
 	while (i < len) {
 		if (!c->cr) {
 			size_t j = i;
-			while (j < len && !stop[p[j]])
-				j++;
+			for (; j < len; j++) {
+				if (!stop[p[j]])
+					continue;
+				/* Relaxed: one SP between two bytes of text in the
+				 * run stays as it is. */
+				if (p[j] == ' ' && c->relaxed && j > i && j + 1 < len &&
+				    !relaxed_stop[p[j + 1]])
+					continue;
+				break;
+			}
 			if (j > i)
-				body_text(&e, p + i, j - i);
+				body_text(e, p + i, j - i);
 			if (j == len)
 				break;
 			i = j;
@@ -115,21 +126,104 @@ dkim_canon_body_add(struct dkim_canon_body *c, const unsigned char *p, size_t le
 		if (c->cr) {
 			c->cr = false;
 			if (ch == '\n') {
-				body_eol(&e);
+				body_eol(e);
 				continue;
 			}
-			body_text(&e, (const unsigned char *)"\r",
+			body_text(e, (const unsigned char *)"\r",
 			          1); /* a lone CR is text */
 		}
 		if (ch == '\r')
 			c->cr = true;
 		else if (ch == '\n')
 			body_eol(
-			    &e); /* a bare LF ends a line, as the MTA will write CRLF */
+			    e); /* a bare LF ends a line, as the MTA will write CRLF */
 		else if (c->relaxed && (ch == ' ' || ch == '\t'))
 			c->wsp = true;
 		else
-			body_text(&e, &ch, 1);
+			body_text(e, &ch, 1);
+	}
+}
+
+/* 0x80 in each byte of v that is zero, 0 in the others (exact, unlike
+ * the shorter test that may flag a byte above a zero one). */
+static inline uint64_t
+zero_bytes(uint64_t v)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((v & low7) + low7) | v | low7);
+}
+
+/* Whether p[0..n) has an HTAB or two SPs in a row: eight bytes at a
+ * time, as this runs over nearly every byte of a relaxed body. */
+static bool
+tab_or_two_sp(const unsigned char *p, size_t n)
+{
+	const uint64_t sp8 = 0x2020202020202020ULL, tab8 = 0x0909090909090909ULL;
+	bool prev_sp = false; /* the byte before p[k] is SP */
+	size_t k = 0;
+
+	for (; k + 8 <= n; k += 8) {
+		uint64_t w, sp;
+		memcpy(&w, p + k, 8);
+		if (zero_bytes(w ^ tab8) != 0)
+			return true;
+		sp = zero_bytes(w ^ sp8);
+		/* Two neighbours in the word, whatever the byte order; then the
+		 * pair across the words. */
+		if ((sp & (sp << 8)) != 0 || (prev_sp && p[k] == ' '))
+			return true;
+		prev_sp = p[k + 7] == ' ';
+	}
+	for (; k < n; k++) {
+		if (p[k] == '\t' || (p[k] == ' ' && prev_sp))
+			return true;
+		prev_sp = p[k] == ' ';
+	}
+	return false;
+}
+
+/* Whether the whole line p[0..n) (its LF last) canonicalizes to itself:
+ * text, then CRLF, no other CR; relaxed, no HTAB, no two SPs in a row and
+ * no SP at the end. */
+static bool
+line_same(const unsigned char *p, size_t n, bool relaxed)
+{
+	if (n < 3 || p[n - 2] != '\r' || memchr(p, '\r', n - 2) != NULL)
+		return false;
+	if (!relaxed)
+		return true;
+	return p[n - 3] != ' ' && !tab_or_two_sp(p, n - 2);
+}
+
+void
+dkim_canon_body_add(struct dkim_canon_body *c, const unsigned char *p, size_t len)
+{
+	struct emit e = {.c = c, .n = 0};
+	size_t i = 0;
+
+	while (i < len) {
+		const unsigned char *nl;
+		/* At the start of a line: lines that canonicalize to themselves
+		 * (nearly all of them) go out together, as they are. */
+		if (!c->cr && !c->content && !c->wsp) {
+			size_t start = i;
+			while ((nl = memchr(p + i, '\n', len - i)) != NULL &&
+			       line_same(p + i, (size_t)(nl - p) + 1 - i, c->relaxed))
+				i = (size_t)(nl - p) + 1;
+			if (i > start) {
+				for (; c->empty > 0; c->empty--)
+					emit(&e, "\r\n", 2);
+				emit(&e, p + start, i - start);
+				c->any = true;
+				continue;
+			}
+		}
+		/* One line, or what this chunk has of it, the slow way. */
+		nl = memchr(p + i, '\n', len - i);
+		size_t end = nl != NULL ? (size_t)(nl - p) + 1 : len;
+		body_bytes(&e, p + i, end - i);
+		i = end;
 	}
 	emit_flush(&e);
 }

@@ -646,6 +646,56 @@ test_canon_body(void **state)
 }
 
 static void
+canon_into(struct out *o, bool relaxed, const char *in, bool bytewise)
+{
+	struct dkim_canon_body c;
+	size_t n = strlen(in);
+
+	o->len = 0;
+	dkim_canon_body_init(&c, relaxed, out_put, o);
+	for (size_t k = 0; k < n; k += bytewise ? 1 : n)
+		dkim_canon_body_add(&c, (const unsigned char *)in + k, bytewise ? 1 : n);
+	dkim_canon_body_finish(&c);
+	o->buf[o->len] = '\0';
+}
+
+/* Whole lines that canonicalize to themselves are copied without a look
+ * at each byte, and relaxed finds HTAB and two SPs eight bytes at a time:
+ * put each at every offset of a line (and across the eight-byte words)
+ * and compare with the same body fed a byte at a time, which never takes
+ * that path. */
+static void
+test_canon_body_lines(void **state)
+{
+	static const char *const marks[] = {"  ", "\t", " \t", "\r", " ", "   "};
+	struct out whole, bytes;
+
+	(void)state;
+	for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
+		for (size_t at = 0; at <= 24; at++) {
+			char line[64], body[200];
+			memset(line, 'x', 24);
+			line[24] = '\0';
+			memcpy(line + at, marks[m], strlen(marks[m]));
+			line[24 + strlen(marks[m])] = '\0';
+			snprintf(body, sizeof(body), "first line\r\n%s\r\nlast line\r\n",
+			         line);
+			for (int relaxed = 0; relaxed < 2; relaxed++) {
+				canon_into(&whole, relaxed, body, false);
+				canon_into(&bytes, relaxed, body, true);
+				if (strcmp(whole.buf, bytes.buf) != 0)
+					fail_msg("mark %zu at %zu, %s: \"%s\", bytewise "
+					         "\"%s\"",
+					         m, at, relaxed ? "relaxed" : "simple",
+					         whole.buf, bytes.buf);
+			}
+		}
+	}
+	canon_into(&whole, true, "a b  c\r\nd\te\r\nf \r\n", false);
+	assert_string_equal(whole.buf, "a b c\r\nd e\r\nf\r\n");
+}
+
+static void
 test_canon_header(void **state)
 {
 	static const char field[] = "Subject: \t a  b \r\n\t c:  d \t";
@@ -748,12 +798,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_roundtrip),       cmocka_unit_test(test_tampered),
-	    cmocka_unit_test(test_key_problems),    cmocka_unit_test(test_rfc8301),
-	    cmocka_unit_test(test_sha1_and_l),      cmocka_unit_test(test_own_body_hash),
-	    cmocka_unit_test(test_hostile_and_max), cmocka_unit_test(test_from_address),
-	    cmocka_unit_test(test_policy),          cmocka_unit_test(test_canon_body),
-	    cmocka_unit_test(test_canon_header),
+	    cmocka_unit_test(test_roundtrip),        cmocka_unit_test(test_tampered),
+	    cmocka_unit_test(test_key_problems),     cmocka_unit_test(test_rfc8301),
+	    cmocka_unit_test(test_sha1_and_l),       cmocka_unit_test(test_own_body_hash),
+	    cmocka_unit_test(test_hostile_and_max),  cmocka_unit_test(test_from_address),
+	    cmocka_unit_test(test_policy),           cmocka_unit_test(test_canon_body),
+	    cmocka_unit_test(test_canon_body_lines), cmocka_unit_test(test_canon_header),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
