@@ -22,6 +22,17 @@ name under fault.test:
   ttl0       A 192.0.2.16, TTL 0      cached    A 192.0.2.17, TTL 300
   spfslow    TXT "v=spf1 a:slow.fault.test -all" at once (its A lookup is slow)
   spfinc     TXT "v=spf1 include:timeout.fault.test -all" at once
+  spfgate    TXT "v=spf1 a:gate1a mx:gate1b a:gate1c include:gate1d -all"
+             (each .fault.test) at once. The gateN names are answered in
+             groups (gate1, gate2), the answers of a group held until
+             GATE_HOLD (0.5 s) after its first query came in; a query of
+             the group that comes in later than that gets SERVFAIL (the
+             window reopens GATE_REOPEN (5 s) after the first query). So a
+             group asked all at once is answered, one asked a query at a
+             time fails: gate1a A 192.0.2.21, gate1b MX 10 gate2b, gate1c
+             A 192.0.2.23, gate1d TXT "v=spf1 a:gate2a.fault.test -all";
+             gate2a A 192.0.2.24, gate2b A 198.51.100.101 (the SPF
+             scenarios' client: mx:gate1b passes it).
 Other types for the names with an address: AAAA 2001:db8::N, TXT "name",
 otherwise NODATA. Under badbl.test (a DNSBL), by the first label (the last
 octet of the client): 51 five A records outside 127/8; 52 an A record with
@@ -34,6 +45,7 @@ import random
 import socket
 import struct
 import sys
+import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,7 +58,12 @@ ADDR = {'ok': 1, 'slow': 1, 'tc': 10, 'big': 15, 'wrongid': 11, 'wrongq': 11,
 # SPF records (tests/run-spf-scenarios.sh): answered at once for TXT,
 # NODATA for any other type.
 SPF = {'spfslow': 'v=spf1 a:slow.fault.test -all',
-       'spfinc': 'v=spf1 include:timeout.fault.test -all'}
+       'spfinc': 'v=spf1 include:timeout.fault.test -all',
+       'spfgate': 'v=spf1 a:gate1a.fault.test mx:gate1b.fault.test a:gate1c.fault.test '
+                  'include:gate1d.fault.test -all'}
+GATE_HOLD, GATE_REOPEN = 0.5, 5.0
+GATE_FIRST = {}  # group -> when its first query of the window came in
+T_MX = 15
 
 
 def name_wire(name):
@@ -155,6 +172,8 @@ def respond(pkt, tcp):
         text = SPF[label].encode()
         answers = [rr(name, T_TXT, bytes([len(text)]) + text)] if qtype == T_TXT else []
         return [(0, packet(qid, rd, question, 0, answers, [] if answers else [SOA]))]
+    if label.startswith('gate') and len(label) == 6:
+        return gate(qid, rd, question, name, label, qtype, SOA)
     if label == 'tc' and not tcp:
         return [(0, packet(qid, rd, question, tc=True))]
     if label in ADDR:
@@ -202,6 +221,29 @@ def respond(pkt, tcp):
         return [(0, struct.pack('>HHHHHH', qid, 0x8400 | rd, 1, 1, 0, 0) + question
                  + struct.pack('>HHHIH', 0xc000 | at, qtype, 1, 300, 4) + b'\xc0\x00\x02\x09')]
     return nx
+
+
+def txt(text):
+    return bytes([len(text)]) + text
+
+
+def gate(qid, rd, question, name, label, qtype, soa_rr):
+    """A gateN name (see the docstring): held with its group, or SERVFAIL."""
+    group, now = label[:5], time.monotonic()
+    first = GATE_FIRST.get(group)
+    if first is None or now - first > GATE_REOPEN:
+        first = GATE_FIRST[group] = now
+    if now - first > GATE_HOLD:
+        log('gate', name, 'came in %.3f s after its group: SERVFAIL' % (now - first))
+        return [(0, packet(qid, rd, question, 2))]
+    data = {('gate1a', T_A): rr(name, T_A, bytes([192, 0, 2, 21])),
+            ('gate1b', T_MX): rr(name, T_MX, struct.pack('>H', 10) + name_wire('gate2b.fault.test')),
+            ('gate1c', T_A): rr(name, T_A, bytes([192, 0, 2, 23])),
+            ('gate1d', T_TXT): rr(name, T_TXT, txt(b'v=spf1 a:gate2a.fault.test -all')),
+            ('gate2a', T_A): rr(name, T_A, bytes([192, 0, 2, 24])),
+            ('gate2b', T_A): rr(name, T_A, bytes([198, 51, 100, 101]))}.get((label, qtype))
+    reply = packet(qid, rd, question, 0, [data] if data else [], [] if data else [soa_rr])
+    return [(first + GATE_HOLD - now, reply)]
 
 
 def main():

@@ -18,9 +18,10 @@
 #                   (SX): the hostile zone, record by record (550 5.7.24),
 #                   the limits at their boundaries, received_spf_header = no
 #   s32_spf_helo    spf_helo_check = yes (SH): the HELO identity
-#   s33_spf_faults  the fault responder (SF, SF2): a top-level TXT that is
-#                   never answered, an include that is never answered, and
-#                   the evaluation deadline (spf_timeout)
+#   s33_spf_faults  the fault responder (SF, SF2, SF3): a top-level TXT
+#                   that is never answered, an include that is never
+#                   answered, the evaluation deadline (spf_timeout), and
+#                   the prefetch: two rounds of lookups, each asked at once
 #
 # Zone: tests/fixtures/dns/spf.test.zone (its table says what each name
 # is for); tests/dns-fault.py for spfslow and spfinc.
@@ -672,6 +673,30 @@ s33_spf_faults() {
 	spf_timed $i "$p: the sender domain's TXT never answered: temperror at spf_timeout" \
 		alice@timeout.fault.test 900 1450
 	expect_eq "$p: the filter process is still the same" "$fpid" "$(filter_pid $i)"
+	stop_and_check $i
+
+	# The prefetch: spfgate's lookups come in two rounds, and the fault
+	# responder answers a round only if all of it was asked at once (a
+	# query that comes in after the first one's answer gets SERVFAIL: a
+	# walk that asked one lookup at a time would end in temperror).
+	i=SF3 p="s33 SF3"
+	new_instance $i spf-fault.conf "dns_timeout = 3s" "spf_timeout = 10s"
+	start_daemon $i || return
+	spf_client $SPF_OK
+	spf_accepted $i "$p: the record, then six lookups in two rounds, each asked at once: pass" \
+		"rcpt|pass|dunno|mailfrom alice@spfgate.fault.test: spf=pass|mechanism=mx:gate1b.fault.test" \
+		"spf=pass smtp.mailfrom=alice@spfgate.fault.test" "pass|$SPF_OK|mailfrom|mx:gate1b.fault.test" \
+		MT_FROM='<alice@spfgate.fault.test>'
+	local n counts=""
+	for n in spfgate gate1a gate1b gate1c gate1d gate2a gate2b; do
+		counts+="$n=$(fault_count "$n.fault.test") "
+	done
+	# a:gate1c and include:gate1d come after the match: the prefetch asked
+	# them (within the ten-term limit), the walk did not again.
+	expect_eq "$p: each name asked once, the ones after the match too" \
+		"spfgate=1 gate1a=1 gate1b=1 gate1c=1 gate1d=1 gate2a=1 gate2b=1 " "$counts"
+	expect_eq "$p: no query came in late" "0" \
+		"$(grep -c ' gate .* came in ' "$DNS_FAULT_LOG")"
 	stop_and_check $i
 }
 
