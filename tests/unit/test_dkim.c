@@ -674,10 +674,11 @@ test_canon_body_lines(void **state)
 	for (size_t m = 0; m < sizeof(marks) / sizeof(marks[0]); m++) {
 		for (size_t at = 0; at <= 24; at++) {
 			char line[64], body[200];
-			memset(line, 'x', 24);
-			line[24] = '\0';
-			memcpy(line + at, marks[m], strlen(marks[m]));
-			line[24 + strlen(marks[m])] = '\0';
+			size_t len = strlen(marks[m]);
+			/* 24 bytes of text, the mark over them at offset at. */
+			memset(line, 'x', sizeof(line));
+			memcpy(line + at, marks[m], len);
+			line[at + len > 24 ? at + len : 24] = '\0';
 			snprintf(body, sizeof(body), "first line\r\n%s\r\nlast line\r\n",
 			         line);
 			for (int relaxed = 0; relaxed < 2; relaxed++) {
