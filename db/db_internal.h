@@ -47,6 +47,20 @@ int db_error_is_transient(int rc);
 #define DB_TIME_LEN 40
 void db_format_time(const struct timespec *t, char buf_r[DB_TIME_LEN]);
 
+/* The INSERT of each verdict row, and the binding of a row's columns to
+ * it (time_buf must live until the step): SQLITE_OK, or something else
+ * when a bind failed. The log's writer uses them; so does logbench's
+ * INSERT-per-call peer. */
+extern const char db_insert_connection_sql[];
+extern const char db_insert_message_sql[];
+extern const char db_insert_check_sql[];
+int db_bind_connection(sqlite3_stmt *st, const struct db_connection_row *c,
+                       char time_buf[DB_TIME_LEN]);
+int db_bind_message(sqlite3_stmt *st, const struct db_message_row *m,
+                    char time_buf[DB_TIME_LEN]);
+int db_bind_check(sqlite3_stmt *st, const struct db_check_row *k,
+                  char time_buf[DB_TIME_LEN]);
+
 /* The writer's patience with a database it cannot write: each try of a
  * batch waits up to busy_timeout_ms for a lock; after a failed try it
  * sleeps backoff_ms (doubled after each retry) and tries again, at most

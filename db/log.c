@@ -87,17 +87,11 @@ struct db_log {
 	char reason[256]; /* the last error */
 };
 
-/* Binds a record's columns to its INSERT; time_buf lives until the step.
- * Returns SQLITE_OK, or something else when a bind failed. */
-typedef int rec_bind_fn(sqlite3_stmt *st, const struct rec *r,
-                        char time_buf[DB_TIME_LEN]);
-
 struct rec_kind_info {
 	const char *sql;
 	size_t row_size;
 	const size_t *strings; /* offsets of the row's const char * fields */
 	size_t nstrings;
-	rec_bind_fn *bind;
 };
 
 static int
@@ -133,10 +127,10 @@ static const size_t conn_strings[] = {
     offsetof(struct db_connection_row, iprev),
 };
 
-static int
-bind_connection(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN])
+int
+db_bind_connection(sqlite3_stmt *st, const struct db_connection_row *c,
+                   char time_buf[DB_TIME_LEN])
 {
-	const struct db_connection_row *c = &r->row.conn;
 	int rc = SQLITE_OK;
 
 	rc |= bind_id(st, 1, c->id);
@@ -164,10 +158,10 @@ static const size_t msg_strings[] = {
     offsetof(struct db_message_row, decided_by),
 };
 
-static int
-bind_message(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN])
+int
+db_bind_message(sqlite3_stmt *st, const struct db_message_row *m,
+                char time_buf[DB_TIME_LEN])
 {
-	const struct db_message_row *m = &r->row.msg;
 	int rc = SQLITE_OK;
 
 	rc |= bind_id(st, 1, m->id);
@@ -194,10 +188,9 @@ static const size_t check_strings[] = {
     offsetof(struct db_check_row, detail),
 };
 
-static int
-bind_check(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN])
+int
+db_bind_check(sqlite3_stmt *st, const struct db_check_row *k, char time_buf[DB_TIME_LEN])
 {
-	const struct db_check_row *k = &r->row.check;
 	int rc = SQLITE_OK;
 
 	rc |= bind_id(st, 1, k->conn_id);
@@ -214,23 +207,27 @@ bind_check(sqlite3_stmt *st, const struct rec *r, char time_buf[DB_TIME_LEN])
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
+const char db_insert_connection_sql[] =
+    "INSERT INTO connections (id, time, client_addr, client_port,"
+    " client_name, daemon_name, bypass, ptr_name, iprev)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const char db_insert_message_sql[] =
+    "INSERT INTO messages (id, conn_id, time, queue_id, helo, sender,"
+    " recipients, rejected_recipients, auth, size, action, reply,"
+    " stage, ms, decided_by)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const char db_insert_check_sql[] =
+    "INSERT INTO checks (conn_id, msg_id, time, stage, name,"
+    " result, action, detail, ms)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
 static const struct rec_kind_info kinds[REC_NKINDS] = {
-    [REC_CONNECTION] = {"INSERT INTO connections (id, time, client_addr, client_port,"
-                        " client_name, daemon_name, bypass, ptr_name, iprev)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        sizeof(struct db_connection_row), conn_strings,
-                        NELEM(conn_strings), bind_connection},
-    [REC_MESSAGE] = {"INSERT INTO messages (id, conn_id, time, queue_id, helo, sender,"
-                     " recipients, rejected_recipients, auth, size, action, reply,"
-                     " stage, ms, decided_by)"
-                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     sizeof(struct db_message_row), msg_strings, NELEM(msg_strings),
-                     bind_message},
-    [REC_CHECK] = {"INSERT INTO checks (conn_id, msg_id, time, stage, name, result,"
-                   " action, detail, ms)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   sizeof(struct db_check_row), check_strings, NELEM(check_strings),
-                   bind_check},
+    [REC_CONNECTION] = {db_insert_connection_sql, sizeof(struct db_connection_row),
+                        conn_strings, NELEM(conn_strings)},
+    [REC_MESSAGE] = {db_insert_message_sql, sizeof(struct db_message_row), msg_strings,
+                     NELEM(msg_strings)},
+    [REC_CHECK] = {db_insert_check_sql, sizeof(struct db_check_row), check_strings,
+                   NELEM(check_strings)},
 };
 
 /* Copy a row and its strings into one allocation. */
@@ -359,7 +356,18 @@ log_insert(struct db_log *log, const struct rec *r)
 	int rc;
 
 	/* A value SQLite cannot bind (too big) refuses this row alone. */
-	if (kinds[r->kind].bind(st, r, time_buf) != SQLITE_OK)
+	switch (r->kind) {
+	case REC_CONNECTION:
+		rc = db_bind_connection(st, &r->row.conn, time_buf);
+		break;
+	case REC_MESSAGE:
+		rc = db_bind_message(st, &r->row.msg, time_buf);
+		break;
+	default:
+		rc = db_bind_check(st, &r->row.check, time_buf);
+		break;
+	}
+	if (rc != SQLITE_OK)
 		rc = SQLITE_TOOBIG;
 	else
 		rc = sqlite3_step(st);

@@ -154,15 +154,8 @@ enum kind { K_CONNECTION, K_MESSAGE, K_CHECK, K_N };
 static const char *const table_names[K_N] = {"connections", "messages", "checks"};
 
 /* The statements of db/log.c. */
-static const char *const insert_sql[K_N] = {
-    "INSERT INTO connections (id, time, client_addr, client_port, client_name,"
-    " daemon_name, bypass, ptr_name, iprev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "INSERT INTO messages (id, conn_id, time, queue_id, helo, sender, recipients,"
-    " rejected_recipients, auth, size, action, reply, stage, ms, decided_by)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "INSERT INTO checks (conn_id, msg_id, time, stage, name, result, action,"
-    " detail, ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-};
+static const char *const insert_sql[K_N] = {db_insert_connection_sql,
+                                            db_insert_message_sql, db_insert_check_sql};
 
 struct direct {
 	pthread_mutex_t lock;
@@ -201,24 +194,6 @@ direct_close(struct direct *d)
 	free(d);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-static void
-bind_id(sqlite3_stmt *st, int i, int64_t id)
-{
-	if (id == 0)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, id);
-}
-
 /* Under lock: step the bound statement, reset it, count the outcome. */
 static void
 direct_step(struct direct *d, sqlite3_stmt *st)
@@ -232,71 +207,20 @@ direct_step(struct direct *d, sqlite3_stmt *st)
 	sqlite3_reset(st);
 }
 
+/* One row, bound as db/log.c binds it, in a transaction of its own. */
 static void
-direct_connection(struct direct *d, const struct db_connection_row *c)
+direct_insert(struct direct *d, enum kind k, const void *row)
 {
-	sqlite3_stmt *st = d->insert[K_CONNECTION];
+	sqlite3_stmt *st = d->insert[k];
 	char time_buf[DB_TIME_LEN];
+	int rc;
 
 	pthread_mutex_lock(&d->lock);
-	bind_id(st, 1, c->id);
-	db_format_time(&c->time, time_buf);
-	sqlite3_bind_text(st, 2, time_buf, -1, SQLITE_STATIC);
-	bind_text(st, 3, c->client_addr);
-	sqlite3_bind_int(st, 4, c->client_port);
-	bind_text(st, 5, c->client_name);
-	bind_text(st, 6, c->daemon_name);
-	bind_text(st, 7, c->bypass);
-	bind_text(st, 8, c->ptr_name);
-	bind_text(st, 9, c->iprev);
-	direct_step(d, st);
-	pthread_mutex_unlock(&d->lock);
-}
-
-static void
-direct_message(struct direct *d, const struct db_message_row *m)
-{
-	sqlite3_stmt *st = d->insert[K_MESSAGE];
-	char time_buf[DB_TIME_LEN];
-
-	pthread_mutex_lock(&d->lock);
-	bind_id(st, 1, m->id);
-	bind_id(st, 2, m->conn_id);
-	db_format_time(&m->time, time_buf);
-	sqlite3_bind_text(st, 3, time_buf, -1, SQLITE_STATIC);
-	bind_text(st, 4, m->queue_id);
-	bind_text(st, 5, m->helo);
-	bind_text(st, 6, m->sender);
-	bind_text(st, 7, m->recipients);
-	bind_text(st, 8, m->rejected_recipients);
-	bind_text(st, 9, m->auth);
-	sqlite3_bind_int64(st, 10, m->size);
-	bind_text(st, 11, m->action);
-	bind_text(st, 12, m->reply);
-	bind_text(st, 13, m->stage);
-	sqlite3_bind_int64(st, 14, m->ms);
-	bind_text(st, 15, m->decided_by);
-	direct_step(d, st);
-	pthread_mutex_unlock(&d->lock);
-}
-
-static void
-direct_check(struct direct *d, const struct db_check_row *k)
-{
-	sqlite3_stmt *st = d->insert[K_CHECK];
-	char time_buf[DB_TIME_LEN];
-
-	pthread_mutex_lock(&d->lock);
-	bind_id(st, 1, k->conn_id);
-	bind_id(st, 2, k->msg_id);
-	db_format_time(&k->time, time_buf);
-	sqlite3_bind_text(st, 3, time_buf, -1, SQLITE_STATIC);
-	bind_text(st, 4, k->stage);
-	bind_text(st, 5, k->name);
-	bind_text(st, 6, k->result);
-	bind_text(st, 7, k->action);
-	bind_text(st, 8, k->detail);
-	sqlite3_bind_double(st, 9, k->ms);
+	rc = k == K_CONNECTION ? db_bind_connection(st, row, time_buf)
+	     : k == K_MESSAGE  ? db_bind_message(st, row, time_buf)
+	                       : db_bind_check(st, row, time_buf);
+	if (rc != SQLITE_OK)
+		die("binding a %s row: %s", table_names[k], sqlite3_errmsg(d->db));
 	direct_step(d, st);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -511,16 +435,7 @@ hand(struct producer *p, enum kind k, const void *row)
 			db_log_check(b->log, row);
 		}
 	} else {
-		switch (k) {
-		case K_CONNECTION:
-			direct_connection(b->direct, row);
-			break;
-		case K_MESSAGE:
-			direct_message(b->direct, row);
-			break;
-		default:
-			direct_check(b->direct, row);
-		}
+		direct_insert(b->direct, k, row);
 	}
 	hist_add(&p->hist, now_ns() - t0);
 	p->rows[k]++;
