@@ -60,7 +60,8 @@ struct dkim_msg {
 	bool own_body;
 	struct body_hash hashes[4]; /* one per body canonicalization and digest */
 	size_t nhashes;
-	int *hash_of; /* by signature: index in hashes, or -1 */
+	int *hash_of;        /* by signature: index in hashes, or -1 */
+	DKIM_SIGINFO **lsig; /* by signature: the library's, NULL if it did not take it */
 
 	struct dkim_dns_scope scope; /* the keys, looked up at once */
 	struct dns_answer **answers;
@@ -101,6 +102,7 @@ dkim_msg_free(struct dkim_msg *m)
 	for (size_t i = 0; i < m->nhashes; i++)
 		EVP_MD_CTX_free(m->hashes[i].md);
 	free(m->hash_of);
+	free(m->lsig);
 	for (size_t i = 0; i < m->nanswers; i++)
 		dns_answer_free(m->answers[i]);
 	free(m->answers);
@@ -231,6 +233,7 @@ set_result(struct dkim_sig_result *r, enum dkim_result res, const char *reason)
 }
 
 static void prefetch_keys(struct dkim_msg *m);
+static void library_sigs(struct dkim_msg *m, DKIM_SIGINFO **lsig);
 static void own_body_start(struct dkim_msg *m);
 
 /* The field postern adds, unsigned, after the message's own ones. */
@@ -350,6 +353,9 @@ dkim_msg_verify_start(struct dkim_msg *m, const struct dkim_verify_opts *o)
 	dkim_dns_scope_enter(&m->scope);
 	(void)dkim_eoh(m->verifier);
 	dkim_dns_scope_leave();
+	/* The library makes its list of signatures at the end of the header. */
+	m->lsig = xcalloc(m->nsigs, sizeof(*m->lsig));
+	library_sigs(m, m->lsig);
 	own_body_start(m);
 }
 
@@ -476,10 +482,9 @@ body_hash_for(struct dkim_msg *m, dkim_canon_t bc, dkim_alg_t alg)
 static void
 own_body_start(struct dkim_msg *m)
 {
-	DKIM_SIGINFO **lsig = xcalloc(m->nsigs, sizeof(*lsig));
+	DKIM_SIGINFO **lsig = m->lsig;
 	bool ok = true;
 
-	library_sigs(m, lsig);
 	m->hash_of = xcalloc(m->nsigs, sizeof(*m->hash_of));
 	for (size_t i = 0; i < m->nsigs; i++) {
 		m->hash_of[i] = -1;
@@ -504,7 +509,6 @@ own_body_start(struct dkim_msg *m)
 	if (!ok)
 		for (size_t i = 0; i < m->nsigs; i++)
 			m->hash_of[i] = -1;
-	free(lsig);
 }
 
 /* Whether our hash for signature i matches its bh= (1) or not (0); -1
@@ -626,7 +630,6 @@ map_result(struct dkim_msg *m, DKIM_SIGINFO *sig, struct dkim_sig_result *r,
 size_t
 dkim_msg_verify_finish(struct dkim_msg *m, const struct dkim_sig_result **res_r)
 {
-	DKIM_SIGINFO **lsig;
 	_Bool testkey = 0;
 
 	*res_r = m->results;
@@ -636,20 +639,17 @@ dkim_msg_verify_finish(struct dkim_msg *m, const struct dkim_sig_result **res_r)
 	dkim_dns_scope_enter(&m->scope);
 	(void)dkim_eom(m->verifier, &testkey);
 	dkim_dns_scope_leave();
-	lsig = xcalloc(m->nsigs, sizeof(*lsig));
-	library_sigs(m, lsig);
 	for (size_t i = 0; i < m->nsigs; i++) {
 		struct dkim_sig_result *r = &m->results[i];
 		if (!m->fed[i])
 			continue;
-		if (lsig[i] == NULL) {
+		if (m->lsig[i] == NULL) {
 			set_result(r, DKIM_R_PERMERROR,
 			           "libopendkim did not take the signature");
 			continue;
 		}
-		map_result(m, lsig[i], r, &m->scope, own_body_says(m, i, lsig[i]));
+		map_result(m, m->lsig[i], r, &m->scope, own_body_says(m, i, m->lsig[i]));
 	}
-	free(lsig);
 	return m->nsigs;
 }
 

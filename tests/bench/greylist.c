@@ -774,7 +774,8 @@ parse_options(int argc, char **argv)
 		usage();
 }
 
-/* A fresh directory for the database: DIR/greylist.XXXXXX. */
+/* A fresh directory for the database, postern-greylist.<random> under
+ * --dir, else $TMPDIR, else /tmp. */
 static char *
 make_dir(void)
 {
